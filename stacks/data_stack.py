@@ -1,0 +1,36 @@
+"""Stateful resources of one stage. Their logical IDs are pinned by tests/infra/test_data_stack.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constructs.conversation_store import ConversationStore
+from stacks.constructs.llm_secret import LlmApiKeySecret
+
+
+class DataStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, termination_protection=config.termination_protection, **kwargs)
+
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            description=f"Encrypts the chatbot's {config.name} conversation table and LLM secret",
+            enable_key_rotation=True,
+            removal_policy=config.removal_policy,
+        )
+        self.conversations = ConversationStore(
+            self,
+            "Conversations",
+            key=self.key,
+            removal_policy=config.removal_policy,
+            deletion_protection=config.deletion_protection,
+        )
+        self.llm_secret = LlmApiKeySecret(
+            self, "LlmApiKey", key=self.key, removal_policy=config.removal_policy
+        ).secret

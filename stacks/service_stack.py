@@ -1,0 +1,75 @@
+"""Stateless resources of one stage: the chat Lambda, the API, its WAF and the alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constructs.chat_api import ChatApi
+from stacks.constructs.chat_function import ChatFunction
+from stacks.constructs.operations import Operations
+from stacks.constructs.regional_waf import RegionalWaf
+from stacks.runtime_environment import chat_environment
+
+# What the chat turn does with the table: read a session's recent turns, append new ones.
+CHAT_TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem")
+
+
+class ServiceStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        table: dynamodb.ITableV2,
+        data_key: kms.IKey,
+        llm_secret: secretsmanager.ISecret,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+
+        chat = ChatFunction(
+            self,
+            "Chat",
+            config=config,
+            handler="lambda_src.handlers.chat.handler",
+            description="Chatbot: answers POST /chat and GET /health",
+            environment=chat_environment(
+                config, table_name=table.table_name, secret_arn=llm_secret.secret_arn
+            ),
+        )
+        table.grant(chat.function, *CHAT_TABLE_ACTIONS)
+        data_key.grant_encrypt_decrypt(chat.function)
+        # Not llm_secret.grant_read(): with a customer key it also writes the role's ARN into the key
+        # policy of the data stack, which would make the stateful stack depend on this one.
+        iam.Grant.add_to_principal(
+            grantee=chat.function,
+            actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            resource_arns=[llm_secret.secret_arn],
+        )
+
+        api = ChatApi(self, "Api", config=config, handler=chat.function)
+        RegionalWaf(
+            self, "Waf", stage=api.stage, rate_limit_per_5_minutes=config.waf_rate_limit_per_5_minutes
+        )
+
+        operations = Operations(self, "Operations", config=config)
+        operations.watch_function(chat.function, timeout_seconds=config.lambda_timeout_seconds)
+        operations.watch_api(api.stage)
+
+        cdk.CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL of the chat API stage")
+        cdk.CfnOutput(
+            self,
+            "DefaultApiKeyId",
+            value=api.default_key.key_id,
+            description="aws apigateway get-api-key --include-value --api-key <id> prints the key",
+        )
+        cdk.CfnOutput(self, "AlarmTopicArn", value=operations.topic.topic_arn)

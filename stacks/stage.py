@@ -1,0 +1,36 @@
+"""One deployable copy of the chatbot: `npx cdk deploy '<stage>/*'`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.data_stack import DataStack
+from stacks.service_stack import ServiceStack
+
+
+class ChatbotStage(cdk.Stage):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id, env=config.environment)
+        cdk.Tags.of(self).add("project", "chatbot")
+        cdk.Tags.of(self).add("stage", config.name)
+
+        self.data = DataStack(
+            self, "ChatbotData", config=config, description=f"Chatbot {config.name}: stateful"
+        )
+        self.service = ServiceStack(
+            self,
+            "ChatbotService",
+            config=config,
+            table=self.data.conversations.table,
+            data_key=self.data.key,
+            llm_secret=self.data.llm_secret,
+            description=f"Chatbot {config.name}: API, Lambda, WAF and alarms",
+        )
+
+
+def build_stages(app: cdk.App, configs: Iterable[StageConfig]) -> dict[str, ChatbotStage]:
+    return {config.name: ChatbotStage(app, config.name, config=config) for config in configs}

@@ -1,0 +1,66 @@
+"""Every stage is synthesized once per session; tests share the templates and the app."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from stacks.config import STAGES, StageConfig
+from stacks.stage import ChatbotStage, build_stages
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STAGE_NAMES = tuple(STAGES)
+
+
+def cdk_context() -> dict[str, object]:
+    """The feature flags of cdk.json, so tests synthesize exactly what `make synth` does."""
+    return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+
+
+@dataclass(frozen=True)
+class SynthesizedStage:
+    config: StageConfig
+    stage: ChatbotStage
+    data: Template
+    service: Template
+
+    @property
+    def templates(self) -> dict[str, Any]:
+        return {"data": self.data.to_json(), "service": self.service.to_json()}
+
+
+@pytest.fixture(scope="session")
+def app() -> cdk.App:
+    # The built-in CloudFormation validator runs in `make synth`; here it would only add seconds.
+    return cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
+
+
+@pytest.fixture(scope="session")
+def synthesized(app: cdk.App) -> dict[str, SynthesizedStage]:
+    stages = build_stages(app, STAGES.values())
+    return {
+        name: SynthesizedStage(
+            config=STAGES[name],
+            stage=stage,
+            data=Template.from_stack(stage.data),
+            service=Template.from_stack(stage.service),
+        )
+        for name, stage in stages.items()
+    }
+
+
+@pytest.fixture(params=STAGE_NAMES)
+def stage(request: pytest.FixtureRequest, synthesized: dict[str, SynthesizedStage]) -> SynthesizedStage:
+    return synthesized[request.param]
+
+
+def only_resource(template: Template, resource_type: str) -> tuple[str, Any]:
+    found = template.find_resources(resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))

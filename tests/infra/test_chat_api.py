@@ -1,0 +1,130 @@
+"""The REST API: key-protected /chat with a validated body, usage plan, logs, tracing and WAF."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk.assertions import Match
+
+from stacks.constructs.chat_api import STAGE_NAME
+from stacks.constructs.regional_waf import MANAGED_RULE_GROUPS
+from tests.infra.conftest import SynthesizedStage, only_resource
+
+
+def _method(stage: SynthesizedStage, http_method: str, path_part: str) -> dict:
+    resources = stage.service.find_resources(
+        "AWS::ApiGateway::Resource", {"Properties": {"PathPart": path_part}}
+    )
+    (resource_id,) = resources
+    methods = stage.service.find_resources(
+        "AWS::ApiGateway::Method",
+        {"Properties": {"HttpMethod": http_method, "ResourceId": {"Ref": resource_id}}},
+    )
+    (method,) = methods.values()
+    return method["Properties"]
+
+
+def _stage(stage: SynthesizedStage) -> tuple[str, dict]:
+    stage_id, resource = only_resource(stage.service, "AWS::ApiGateway::Stage")
+    return stage_id, resource["Properties"]
+
+
+def test_chat_requires_an_api_key_and_a_validated_json_body(stage: SynthesizedStage) -> None:
+    method = _method(stage, "POST", "chat")
+    assert method["ApiKeyRequired"] is True
+    assert set(method["RequestModels"]) == {"application/json"}
+    validator_id = method["RequestValidatorId"]["Ref"]
+    validator = stage.service.to_json()["Resources"][validator_id]["Properties"]
+    assert validator["ValidateRequestBody"] is True
+
+
+def test_health_is_open_and_reaches_the_same_function(stage: SynthesizedStage) -> None:
+    health = _method(stage, "GET", "health")
+    chat = _method(stage, "POST", "chat")
+    assert health.get("ApiKeyRequired") in (None, False)
+    assert health["Integration"]["Uri"] == chat["Integration"]["Uri"]
+    assert chat["Integration"]["Type"] == "AWS_PROXY"
+
+
+def test_chat_model_bounds_the_message_and_the_session_id(stage: SynthesizedStage) -> None:
+    (model,) = stage.service.find_resources("AWS::ApiGateway::Model").values()
+    schema = model["Properties"]["Schema"]
+    assert schema["required"] == ["sessionId", "message"]
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["message"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": stage.config.max_message_chars,
+    }
+    assert schema["properties"]["sessionId"]["pattern"] == "^[A-Za-z0-9_-]{8,128}$"
+
+
+def test_validation_errors_answer_json_that_names_the_problem(stage: SynthesizedStage) -> None:
+    stage.service.has_resource_properties(
+        "AWS::ApiGateway::GatewayResponse",
+        {
+            "ResponseType": "BAD_REQUEST_BODY",
+            "StatusCode": "400",
+            "ResponseTemplates": {
+                "application/json": Match.string_like_regexp(r"context\.error\.validationErrorString")
+            },
+        },
+    )
+
+
+def test_usage_plan_is_bound_to_the_stage_with_configured_throttle_and_quota(stage: SynthesizedStage) -> None:
+    stage_id, _ = _stage(stage)
+    _, plan = only_resource(stage.service, "AWS::ApiGateway::UsagePlan")
+    props = plan["Properties"]
+    assert props["ApiStages"][0]["Stage"] == {"Ref": stage_id}
+    plan_config = stage.config.usage_plan
+    assert props["Throttle"] == {
+        "RateLimit": plan_config.throttle.rate_limit,
+        "BurstLimit": plan_config.throttle.burst_limit,
+    }
+    assert props["Quota"] == {"Limit": plan_config.quota_per_day, "Period": "DAY"}
+    stage.service.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
+
+
+def test_api_key_value_is_generated_by_api_gateway(stage: SynthesizedStage) -> None:
+    _, key = only_resource(stage.service, "AWS::ApiGateway::ApiKey")
+    assert "Value" not in key["Properties"]
+
+
+def test_stage_throttles_logs_without_bodies_and_traces(stage: SynthesizedStage) -> None:
+    _, props = _stage(stage)
+    assert props["StageName"] == STAGE_NAME
+    assert props["TracingEnabled"] is True
+    (settings,) = props["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == stage.config.stage_throttle.rate_limit
+    assert settings["ThrottlingBurstLimit"] == stage.config.stage_throttle.burst_limit
+    assert settings["LoggingLevel"] == stage.config.api_execution_log_level.value
+    assert settings["DataTraceEnabled"] is False
+    assert settings["MetricsEnabled"] is True
+
+
+def test_access_log_is_one_json_object_per_request(stage: SynthesizedStage) -> None:
+    _, props = _stage(stage)
+    fields = json.loads(props["AccessLogSetting"]["Format"])
+    for field in ("requestId", "ip", "apiKeyId", "status", "responseLatency", "integrationLatency"):
+        assert field in fields
+    assert "ApiAccessLogs" in json.dumps(props["AccessLogSetting"]["DestinationArn"])
+
+
+def test_regional_waf_guards_the_stage(stage: SynthesizedStage) -> None:
+    stage_id, _ = _stage(stage)
+    acl_id, acl = only_resource(stage.service, "AWS::WAFv2::WebACL")
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL"
+    managed = [
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in props["Rules"]
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    ]
+    assert sorted(managed) == sorted(MANAGED_RULE_GROUPS)
+    (rate_rule,) = [r for r in props["Rules"] if "RateBasedStatement" in r["Statement"]]
+    assert rate_rule["Statement"]["RateBasedStatement"]["Limit"] == stage.config.waf_rate_limit_per_5_minutes
+    assert rate_rule["Action"] == {"Block": {}}
+    _, association = only_resource(stage.service, "AWS::WAFv2::WebACLAssociation")
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    assert stage_id in json.dumps(association["Properties"]["ResourceArn"])

@@ -1,0 +1,118 @@
+"""The chat Lambda: runtime, sizing, tracing, logs, environment and permissions."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import aws_lambda as lambda_
+
+from lambda_src.chat.settings import Settings
+from stacks.service_stack import CHAT_TABLE_ACTIONS
+from tests.infra.conftest import SynthesizedStage, only_resource
+
+NEWEST_PYTHON = max(
+    (getattr(lambda_.Runtime, name) for name in dir(lambda_.Runtime) if name.startswith("PYTHON_3_")),
+    key=lambda runtime: int(runtime.name.split(".")[1]),
+)
+
+
+def _function(stage: SynthesizedStage) -> dict:
+    return only_resource(stage.service, "AWS::Lambda::Function")[1]["Properties"]
+
+
+def test_runs_the_newest_python_on_arm64_with_active_tracing(stage: SynthesizedStage) -> None:
+    props = _function(stage)
+    assert props["Runtime"] == NEWEST_PYTHON.name == "python3.14"
+    assert props["Architectures"] == ["arm64"]
+    assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_sizes_come_from_the_stage_config(stage: SynthesizedStage) -> None:
+    props = _function(stage)
+    assert props["MemorySize"] == stage.config.lambda_memory_mb
+    assert props["Timeout"] == stage.config.lambda_timeout_seconds < 29
+    assert props.get("ReservedConcurrentExecutions") == stage.config.reserved_concurrency
+
+
+def test_logs_to_its_own_group_with_the_configured_retention(stage: SynthesizedStage) -> None:
+    props = _function(stage)
+    log_group_id, log_group = next(
+        (lid, res)
+        for lid, res in stage.service.find_resources("AWS::Logs::LogGroup").items()
+        if lid.startswith("ChatLogs")
+    )
+    assert props["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": log_group_id}}
+    assert log_group["Properties"]["RetentionInDays"] == stage.config.log_retention_days
+
+
+def test_uses_the_powertools_layer_for_its_runtime_and_region(stage: SynthesizedStage) -> None:
+    (layer,) = _function(stage)["Layers"]
+    assert layer == (
+        f"arn:aws:lambda:{stage.config.region}:017000801446:layer:"
+        f"AWSLambdaPowertoolsPythonV3-python314-arm64:{stage.config.powertools_layer_version}"
+    )
+
+
+def test_environment_matches_what_the_handler_reads(stage: SynthesizedStage) -> None:
+    variables = _function(stage)["Environment"]["Variables"]
+    handler_settings = {name.upper() for name in Settings.model_fields}
+    assert handler_settings <= set(variables)
+    assert set(variables) - handler_settings == {
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+    }
+
+
+def test_environment_holds_references_not_secrets(stage: SynthesizedStage) -> None:
+    variables = _function(stage)["Environment"]["Variables"]
+    # The key is referenced by ARN and read at run time; the table by name.
+    assert "Fn::GetStackOutput" in json.dumps(variables["LLM_SECRET_ARN"])
+    assert "Fn::GetStackOutput" in json.dumps(variables["TABLE_NAME"])
+    assert not any("KEY" in name and "ARN" not in name for name in variables)
+
+
+def test_role_has_no_managed_policies(stage: SynthesizedStage) -> None:
+    role_id = _function(stage)["Role"]["Fn::GetAtt"][0]
+    role = stage.service.to_json()["Resources"][role_id]
+    assert "lambda.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+    assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def _statements(stage: SynthesizedStage) -> list[dict]:
+    policies = stage.service.find_resources("AWS::IAM::Policy")
+    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else actions
+
+
+def test_table_access_is_limited_to_the_actions_a_turn_needs(stage: SynthesizedStage) -> None:
+    dynamodb_statements = [
+        s for s in _statements(stage) if any(a.startswith("dynamodb:") for a in _actions(s))
+    ]
+    assert len(dynamodb_statements) == 1
+    (statement,) = dynamodb_statements
+    assert sorted(_actions(statement)) == sorted(CHAT_TABLE_ACTIONS)
+    assert "*" not in json.dumps(statement["Resource"])
+
+
+def test_no_statement_allows_all_actions_of_a_service(stage: SynthesizedStage) -> None:
+    for statement in _statements(stage):
+        for action in _actions(statement):
+            assert not action.endswith(":*"), action
+            # The only prefixes allowed are CDK's KMS grants (GenerateDataKey*, ReEncrypt*).
+            assert not action.endswith("*") or action.startswith("kms:"), action
+
+
+def test_only_xray_is_granted_on_every_resource(stage: SynthesizedStage) -> None:
+    for statement in _statements(stage):
+        if statement["Resource"] == "*":
+            assert all(a.startswith("xray:") for a in _actions(statement)), statement
+
+
+def test_secret_read_is_granted_on_the_llm_secret_only(stage: SynthesizedStage) -> None:
+    (statement,) = [s for s in _statements(stage) if "secretsmanager:GetSecretValue" in _actions(s)]
+    assert "LlmApiKeySecret" in json.dumps(statement["Resource"])

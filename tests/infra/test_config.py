@@ -1,0 +1,55 @@
+"""Stage configuration: one frozen object per stage, and how account and region are chosen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from stacks.config import PLACEHOLDER_ACCOUNTS, STAGES, resolve_environment
+
+
+def test_the_three_stages_are_configured() -> None:
+    assert set(STAGES) == {"dev", "staging", "prod"}
+
+
+def test_config_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        STAGES["dev"].lambda_memory_mb = 10_000  # type: ignore[misc]
+
+
+def test_context_overrides_account_and_region() -> None:
+    config = resolve_environment(
+        STAGES["prod"], context_account="444455556666", context_region="eu-west-1", default_account="1"
+    )
+    assert (config.account, config.region) == ("444455556666", "eu-west-1")
+
+
+def test_cli_credentials_fill_in_only_a_placeholder_account() -> None:
+    assert STAGES["dev"].account in PLACEHOLDER_ACCOUNTS
+    dev = resolve_environment(STAGES["dev"], default_account="777788889999", default_region="eu-central-1")
+    assert (dev.account, dev.region) == ("777788889999", "eu-central-1")
+
+    pinned = dataclasses.replace(STAGES["prod"], account="123456789012")
+    prod = resolve_environment(pinned, default_account="777788889999", default_region="eu-central-1")
+    assert (prod.account, prod.region) == ("123456789012", pinned.region)
+
+
+def test_without_overrides_the_config_is_used_as_is() -> None:
+    assert resolve_environment(STAGES["staging"]) == STAGES["staging"]
+
+
+def test_a_lambda_timeout_beyond_api_gateways_limit_is_refused() -> None:
+    with pytest.raises(ValueError, match="integration limit"):
+        dataclasses.replace(STAGES["dev"], lambda_timeout_seconds=30)
+
+
+def test_an_llm_timeout_longer_than_the_lambda_timeout_is_refused() -> None:
+    llm = dataclasses.replace(STAGES["dev"].llm, timeout_seconds=28)
+    with pytest.raises(ValueError, match=r"llm\.timeout_seconds"):
+        dataclasses.replace(STAGES["dev"], llm=llm)
+
+
+def test_an_unsupported_log_retention_is_refused() -> None:
+    with pytest.raises(ValueError, match="log_retention_days"):
+        dataclasses.replace(STAGES["dev"], log_retention_days=8)

@@ -1,0 +1,98 @@
+"""The stateful stack: encryption, retention and the logical IDs that must never change."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+from tests.infra.conftest import SynthesizedStage, only_resource
+
+# Renaming a construct would give these resources new logical IDs and make CloudFormation replace
+# them: a new, empty table and a new key. Change this list only with a migration plan.
+PINNED_LOGICAL_IDS = {
+    "AWS::KMS::Key": "DataKey17AFBB84",
+    "AWS::DynamoDB::GlobalTable": "ConversationsTable05F75AD7",
+    "AWS::SecretsManager::Secret": "LlmApiKeySecretB5D3577E",
+}
+
+
+def test_stateful_resources_keep_their_logical_ids(stage: SynthesizedStage) -> None:
+    for resource_type, logical_id in PINNED_LOGICAL_IDS.items():
+        assert list(stage.data.find_resources(resource_type)) == [logical_id], resource_type
+
+
+def test_table_expires_turns_with_ttl(stage: SynthesizedStage) -> None:
+    stage.data.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {"TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True}},
+    )
+
+
+def test_table_has_point_in_time_recovery(stage: SynthesizedStage) -> None:
+    stage.data.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "Replicas": [
+                Match.object_like({"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})
+            ]
+        },
+    )
+
+
+def test_table_is_encrypted_with_the_stage_key(stage: SynthesizedStage) -> None:
+    key_id = PINNED_LOGICAL_IDS["AWS::KMS::Key"]
+    stage.data.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+            "Replicas": [
+                Match.object_like({"SSESpecification": {"KMSMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}})
+            ],
+        },
+    )
+
+
+def test_table_keys_are_partition_and_sort(stage: SynthesizedStage) -> None:
+    stage.data.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+
+
+def test_data_key_rotates(stage: SynthesizedStage) -> None:
+    stage.data.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_secret_is_encrypted_with_the_stage_key_and_has_no_value_in_the_template(
+    stage: SynthesizedStage,
+) -> None:
+    _, secret = only_resource(stage.data, "AWS::SecretsManager::Secret")
+    props = secret["Properties"]
+    assert props["KmsKeyId"] == {"Fn::GetAtt": [PINNED_LOGICAL_IDS["AWS::KMS::Key"], "Arn"]}
+    assert "SecretString" not in props
+
+
+def test_prod_keeps_its_data_when_the_stack_is_deleted(synthesized: dict[str, SynthesizedStage]) -> None:
+    prod = synthesized["prod"]
+    for resource_type in PINNED_LOGICAL_IDS:
+        _, resource = only_resource(prod.data, resource_type)
+        assert resource["DeletionPolicy"] == "Retain", resource_type
+        assert resource["UpdateReplacePolicy"] == "Retain", resource_type
+    prod.data.has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {"Replicas": [Match.object_like({"DeletionProtectionEnabled": True})]},
+    )
+    assert prod.stage.data.termination_protection is True
+
+
+def test_dev_data_follows_the_configured_removal_policy(synthesized: dict[str, SynthesizedStage]) -> None:
+    dev = synthesized["dev"]
+    _, table = only_resource(dev.data, "AWS::DynamoDB::GlobalTable")
+    assert table["DeletionPolicy"] == "Delete"
+    assert table["Properties"]["Replicas"][0].get("DeletionProtectionEnabled") in (None, False)
+    assert dev.stage.data.termination_protection is False

@@ -1,0 +1,66 @@
+"""Alarms on the chat path, all sent to the stage's encrypted topic."""
+
+from __future__ import annotations
+
+from tests.infra.conftest import SynthesizedStage, only_resource
+
+EXPECTED_ALARMS = {
+    ("AWS/Lambda", "Errors"),
+    ("AWS/Lambda", "Throttles"),
+    ("AWS/Lambda", "Duration"),
+    ("AWS/ApiGateway", "5XXError"),
+}
+
+
+def test_alarm_topic_is_kms_encrypted(stage: SynthesizedStage) -> None:
+    _, topic = only_resource(stage.service, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic["Properties"]
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_recovery(stage: SynthesizedStage) -> None:
+    topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
+    alarms = stage.service.find_resources("AWS::CloudWatch::Alarm")
+    assert {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms.values()} == (
+        EXPECTED_ALARMS
+    )
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
+
+
+def test_duration_alarm_fires_at_80_percent_of_the_timeout(stage: SynthesizedStage) -> None:
+    alarms = stage.service.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "Duration"}}
+    )
+    (alarm,) = alarms.values()
+    assert alarm["Properties"]["ExtendedStatistic"] == "p99"
+    assert alarm["Properties"]["Threshold"] == stage.config.lambda_timeout_seconds * 1000 * 0.8
+
+
+def test_api_alarm_watches_this_stages_api_by_name(stage: SynthesizedStage) -> None:
+    (alarm,) = stage.service.find_resources(
+        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "5XXError"}}
+    ).values()
+    _, api = only_resource(stage.service, "AWS::ApiGateway::RestApi")
+    dimensions = {d["Name"]: d["Value"] for d in alarm["Properties"]["Dimensions"]}
+    assert dimensions["ApiName"] == api["Properties"]["Name"] == f"{stage.config.name}-ChatbotService-api"
+
+
+def test_alarm_emails_from_config_are_subscribed(stage: SynthesizedStage) -> None:
+    subscriptions = stage.service.find_resources("AWS::SNS::Subscription")
+    endpoints = sorted(s["Properties"]["Endpoint"] for s in subscriptions.values())
+    assert endpoints == sorted(stage.config.alarm_emails)
+    for subscription in subscriptions.values():
+        assert subscription["Properties"]["Protocol"] == "email"
+        assert "deadLetterTargetArn" in subscription["Properties"]["RedrivePolicy"]
+
+
+def test_cloudwatch_may_use_the_topic_key(stage: SynthesizedStage) -> None:
+    _, key = only_resource(stage.service, "AWS::KMS::Key")
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    assert any(
+        s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+        and set(s["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+        for s in statements
+    )
+    assert key["Properties"]["EnableKeyRotation"] is True
