@@ -4,18 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from lambda_src.chat.history import ConversationHistory, StoreUnavailable, TurnKey
+from lambda_src.chat.history import StoreUnavailable, TurnKey
 from lambda_src.chat.llm import ChatModel, Completion, LlmUnavailable
-from lambda_src.chat.models import ChatReply, ChatRequest, Message
+from lambda_src.chat.models import ChatReply, ChatRequest, Message, Usage
 
 logger = Logger(child=True)
 
 # Time kept back from the Lambda's remaining time for storing the reply and answering.
 RESPONSE_MARGIN_SECONDS = 2.0
 MIN_LLM_BUDGET_SECONDS = 1.0
+
+
+class History(Protocol):
+    """What a turn needs of the conversation store (lambda_src.chat.history.ConversationHistory)."""
+
+    def recent(self, owner: str, session_id: str, *, turns: int) -> list[Message]: ...
+
+    def append(
+        self,
+        key: TurnKey,
+        message: Message,
+        *,
+        index: int,
+        usage: Usage | None = None,
+        model: str | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +60,7 @@ def reply_to(
     request: ChatRequest,
     *,
     context: TurnContext,
-    history: ConversationHistory,
+    history: History,
     llm: ChatModel,
     clock: Callable[[], float],
     remaining_seconds: Callable[[], float],

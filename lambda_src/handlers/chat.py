@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,6 +27,9 @@ metrics = Metrics()
 app = APIGatewayRestResolver()
 
 STORE_RETRY_AFTER_SECONDS = 2
+
+# /health and rejected requests publish no business metric; that is expected, not worth a log line.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 class MissingClientIdentity(Exception):
@@ -124,6 +129,11 @@ def store_unavailable(error: StoreUnavailable) -> Response[dict[str, str]]:
         "Conversation storage is unavailable. Please retry shortly.",
         retry_after=STORE_RETRY_AFTER_SECONDS,
     )
+
+
+@app.not_found
+def not_found(_: NotFoundError) -> Response[dict[str, str]]:
+    return _error(404, "No such route")
 
 
 @app.exception_handler(Exception)

@@ -1,0 +1,177 @@
+"""Handler tests: DynamoDB and Secrets Manager from moto, the LLM from a fake server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from lambda_src.chat.dependencies import dependencies
+from scripts.fake_llm_server import FakeLlm
+
+REGION = "us-east-1"
+LLM_API_KEY = "sk-test-canary-4f1c9a7e2b8d4c6a"  # a leak canary: must never show up in logs or bodies
+DEFAULT_CLIENT = "apikeyid-client-a"
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "chatbot",
+        "POWERTOOLS_METRICS_NAMESPACE": "Chatbot",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server() -> Iterator[FakeLlm]:
+    fake = FakeLlm().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server: FakeLlm) -> FakeLlm:
+    fake_llm_server.reset()
+    return fake_llm_server
+
+
+@dataclass
+class ChatEnv:
+    table: Any
+    secret_arn: str
+    fake_llm: FakeLlm
+
+    def items(self) -> list[dict[str, Any]]:
+        return sorted(self.table.scan(ConsistentRead=True)["Items"], key=lambda i: (i["pk"], i["sk"]))
+
+
+@pytest.fixture
+def chat_env(monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLlm) -> Iterator[ChatEnv]:
+    """A deployed stage in miniature: table, secret and environment as the stack sets them."""
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        table = dynamodb.create_table(
+            TableName="conversations",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="llm-api-key", SecretString=LLM_API_KEY
+        )
+        for name, value in {
+            "STAGE": "test",
+            "TABLE_NAME": table.name,
+            "LLM_SECRET_ARN": secret["ARN"],
+            "LLM_BASE_URL": fake_llm.base_url,
+            "LLM_MODEL": "fake-model",
+            "LLM_MAX_OUTPUT_TOKENS": "256",
+            "LLM_TIMEOUT_SECONDS": "2",
+            "LLM_SYSTEM_PROMPT": "You are a test assistant.",
+            "HISTORY_TURNS": "10",
+            "MAX_MESSAGE_CHARS": "1000",
+            "TRANSCRIPT_RETENTION_DAYS": "30",
+        }.items():
+            monkeypatch.setenv(name, value)
+        dependencies.cache_clear()
+        parameters.clear_caches()
+        yield ChatEnv(table=table, secret_arn=secret["ARN"], fake_llm=fake_llm)
+        dependencies.cache_clear()
+        parameters.clear_caches()
+
+
+class LambdaContext:
+    function_name = "chat"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:chat"
+
+    def __init__(self, remaining_ms: int = 28_000) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._remaining_ms
+
+
+def rest_event(
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    raw_body: str | None = None,
+    api_key_id: str | None = DEFAULT_CLIENT,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event as the /api stage delivers it."""
+    if raw_body is None and body is not None:
+        raw_body = json.dumps(body)
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "stage": "api",
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/api{path}",
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "protocol": "HTTP/1.1",
+            "identity": {"apiKeyId": api_key_id, "sourceIp": "127.0.0.1", "userAgent": "pytest"},
+        },
+        "body": raw_body,
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def invoke(event: dict[str, Any], *, remaining_ms: int = 28_000) -> HttpAnswer:
+    from lambda_src.handlers import chat
+
+    response = chat.handler(event, LambdaContext(remaining_ms))
+    headers = dict(response.get("headers") or {})
+    # The REST resolver answers with multiValueHeaders; API Gateway turns them into plain headers.
+    headers.update(
+        {name: ",".join(values) for name, values in (response.get("multiValueHeaders") or {}).items()}
+    )
+    return HttpAnswer(
+        status=response["statusCode"],
+        headers=headers,
+        body=json.loads(response["body"]) if response.get("body") else {},
+    )
+
+
+def chat(session_id: str, message: str, **kwargs: Any) -> HttpAnswer:
+    return invoke(rest_event("POST", "/chat", body={"sessionId": session_id, "message": message}), **kwargs)
