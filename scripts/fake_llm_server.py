@@ -21,9 +21,17 @@ PROVIDER_ERROR_TEXT = "upstream-internal-detail: shard 7 overloaded"
 MAX_HANG_SECONDS = 10.0
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up on a slow answer is what the timeout tests want; stay silent."""
+
+
 @dataclass
 class Behaviour:
-    mode: str = "ok"  # ok | slow | status | hang | malformed | empty
+    mode: str = "ok"  # ok | slow | status | hang | trickle | malformed | empty
     status: int = 200
     delay: float = 0.0
     retry_after: str | None = None
@@ -46,9 +54,7 @@ class FakeLlm:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((self.host, self.port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
+        self._server = _QuietServer((self.host, self.port), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
@@ -99,6 +105,9 @@ def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
             if behaviour.mode == "hang":
                 time.sleep(min(behaviour.delay or MAX_HANG_SECONDS, MAX_HANG_SECONDS))
                 return
+            if behaviour.mode == "trickle":
+                self._trickle(json.dumps(_completion(body, behaviour.reply)).encode(), behaviour.delay)
+                return
             if behaviour.delay:
                 time.sleep(behaviour.delay)
             if behaviour.mode == "status":
@@ -110,6 +119,21 @@ def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
                 self._send(200, {"choices": []})
             else:
                 self._send(200, _completion(body, behaviour.reply))
+
+        def _trickle(self, data: bytes, seconds: float) -> None:
+            """Headers at once, then the body a byte at a time over ``seconds``: each read is quick."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            pause = min(seconds, MAX_HANG_SECONDS) / max(len(data), 1)
+            try:
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(pause)
+            except OSError:
+                return  # the client gave up, as it should
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             self._send_raw(status, json.dumps(payload).encode(), "application/json", headers)

@@ -77,6 +77,7 @@ class StageConfig:
     # API
     stage_throttle: Throttle
     usage_plan: UsagePlanConfig
+    # INFO would log request-validation details, which quote what the user sent.
     api_execution_log_level: apigw.MethodLoggingLevel
     waf_rate_limit_per_5_minutes: int
     # LLM
@@ -132,7 +133,7 @@ STAGES: Mapping[str, StageConfig] = {
         termination_protection=False,
         stage_throttle=Throttle(rate_limit=10, burst_limit=20),
         usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=2, burst_limit=5), quota_per_day=500),
-        api_execution_log_level=apigw.MethodLoggingLevel.INFO,
+        api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         waf_rate_limit_per_5_minutes=500,
         llm=_DEFAULT_LLM,
         alarm_emails=(),
@@ -153,7 +154,7 @@ STAGES: Mapping[str, StageConfig] = {
         termination_protection=False,
         stage_throttle=Throttle(rate_limit=50, burst_limit=100),
         usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=5, burst_limit=10), quota_per_day=5_000),
-        api_execution_log_level=apigw.MethodLoggingLevel.INFO,
+        api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         waf_rate_limit_per_5_minutes=1_000,
         llm=_DEFAULT_LLM,
         alarm_emails=("chatbot-oncall-staging@example.com",),  # placeholder

@@ -16,10 +16,13 @@ from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.chat_function import ChatFunction
 from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
+from stacks.nag import acknowledge
 from stacks.runtime_environment import chat_environment
 
 # What the chat turn does with the table: read a session's recent turns, append new ones.
-CHAT_TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem")
+CHAT_TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem")
+# CDK's encrypt/decrypt set for a customer-managed key, as DynamoDB and Secrets Manager use it.
+DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
 
 
 class ServiceStack(cdk.Stack):
@@ -47,13 +50,33 @@ class ServiceStack(cdk.Stack):
             ),
         )
         table.grant(chat.function, *CHAT_TABLE_ACTIONS)
-        data_key.grant_encrypt_decrypt(chat.function)
-        # Not llm_secret.grant_read(): with a customer key it also writes the role's ARN into the key
-        # policy of the data stack, which would make the stateful stack depend on this one.
-        iam.Grant.add_to_principal(
-            grantee=chat.function,
-            actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            resource_arns=[llm_secret.secret_arn],
+        # Hand-written where the grants fall short: the data key only through the two services that
+        # use it (grant_encrypt_decrypt has no conditions), and the secret without
+        # llm_secret.grant_read(), which would write this role into the data stack's key policy and
+        # make the stateful stack depend on this one.
+        chat.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(DATA_KEY_ACTIONS),
+                resources=[data_key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": [
+                            f"dynamodb.{self.region}.amazonaws.com",
+                            f"secretsmanager.{self.region}.amazonaws.com",
+                        ]
+                    }
+                },
+            )
+        )
+        for finding in ("Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"):
+            acknowledge(
+                chat.policy,
+                f"AwsSolutions-IAM5[{finding}]",
+                "Limited to the one stage data key ARN and to calls made through DynamoDB and Secrets "
+                "Manager (kms:ViaService); these services need data-key generation and re-encryption.",
+            )
+        chat.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[llm_secret.secret_arn])
         )
 
         api = ChatApi(self, "Api", config=config, handler=chat.function)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_src.chat.models import Message, Usage
@@ -46,14 +46,19 @@ class ConversationHistory:
         self._table = table
         self._retention_seconds = retention_days * SECONDS_PER_DAY
 
-    def recent(self, owner: str, session_id: str, *, turns: int) -> list[Message]:
-        """The last ``turns`` exchanges of a session, oldest first (bounded: at most 2 * turns items)."""
+    def recent(self, owner: str, session_id: str, *, turns: int, now: float) -> list[Message]:
+        """The last ``turns`` exchanges of a session, oldest first (bounded: at most 2 * turns items).
+
+        TTL deletes expired items lazily (up to days late), so expired turns are filtered out here:
+        retention means they are never sent to the model again.
+        """
         if turns <= 0:
             return []
         try:
             response = self._table.query(
                 KeyConditionExpression=Key("pk").eq(session_partition(owner, session_id))
                 & Key("sk").begins_with("TURN#"),
+                FilterExpression=Attr("expiresAt").gt(int(now)),
                 ScanIndexForward=False,
                 Limit=turns * 2,
                 ConsistentRead=True,

@@ -18,6 +18,9 @@ from lambda_src.chat.models import Message, Usage
 
 DEFAULT_RETRY_AFTER_SECONDS = 5
 MAX_RETRY_AFTER_SECONDS = 120
+CONNECT_TIMEOUT_SECONDS = 3.0
+READ_CHUNK_BYTES = 64 * 1024
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 
 class LlmError(Exception):
@@ -51,7 +54,7 @@ class Completion:
 
 
 class ChatModel(Protocol):
-    def complete(self, messages: Sequence[Message], *, timeout: float) -> Completion: ...
+    def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion: ...
 
 
 def parse_retry_after(value: str | None) -> int | None:
@@ -59,12 +62,14 @@ def parse_retry_after(value: str | None) -> int | None:
         return None
     try:
         seconds = int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None  # an HTTP date: rare from LLM providers, and the default wait is safe
     return max(1, min(seconds, MAX_RETRY_AFTER_SECONDS))
 
 
 class OpenAICompatibleClient:
+    """Non-streaming chat completions with a wall-clock deadline that covers every byte of the answer."""
+
     def __init__(
         self,
         *,
@@ -80,7 +85,14 @@ class OpenAICompatibleClient:
         self._api_key = api_key
         self._http = http or urllib3.PoolManager(maxsize=4)
 
-    def complete(self, messages: Sequence[Message], *, timeout: float) -> Completion:
+    def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
+        """Ask the model; ``deadline`` is a ``time.monotonic()`` instant by which all must be done."""
+        started = time.monotonic()
+        headers = {
+            "Authorization": f"Bearer {self._api_key()}",  # may read Secrets Manager: inside the deadline
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         body = json.dumps(
             {
                 "model": self._model,
@@ -88,44 +100,80 @@ class OpenAICompatibleClient:
                 "max_tokens": self._max_output_tokens,
             }
         ).encode()
-        headers = {
-            "Authorization": f"Bearer {self._api_key()}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-        started = time.monotonic()
+        remaining = _remaining(deadline)
         try:
             response = self._http.request(
                 "POST",
                 self._url,
                 body=body,
                 headers=headers,
-                timeout=urllib3.Timeout(total=timeout),
+                timeout=urllib3.Timeout(connect=min(remaining, CONNECT_TIMEOUT_SECONDS), read=remaining),
                 retries=False,
                 redirect=False,
+                preload_content=False,
             )
         except urllib3.exceptions.TimeoutError:
             raise LlmUnavailable("timeout") from None
         except urllib3.exceptions.HTTPError:
             raise LlmUnavailable("connection") from None
-        completion = self._read(response)
+        try:
+            status = response.status
+            if status != 200:
+                response.close()  # the error body is not read, so the connection cannot be reused
+                if status == 429:
+                    raise LlmUnavailable("rate_limited", status=status, retry_after=_retry_after(response))
+                if status >= 500:
+                    raise LlmUnavailable("server_error", status=status, retry_after=_retry_after(response))
+                raise LlmBadResponse("rejected", status=status)
+            data = _read_before(response, deadline)
+        finally:
+            response.release_conn()
+        try:
+            completion = _completion_from(json.loads(data), default_model=self._model)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise LlmBadResponse("malformed_response", status=200) from None
         return replace(completion, latency_ms=(time.monotonic() - started) * 1000)
 
-    def _read(self, response: urllib3.BaseHTTPResponse) -> Completion:
-        status = response.status
-        if status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise LlmUnavailable("rate_limited", status=status, retry_after=retry_after)
-        if status >= 500:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise LlmUnavailable("server_error", status=status, retry_after=retry_after)
-        if status != 200:
-            raise LlmBadResponse("rejected", status=status)
-        try:
-            payload = json.loads(response.data)
-            return _completion_from(payload, default_model=self._model)
-        except (ValueError, TypeError, KeyError, IndexError):
-            raise LlmBadResponse("malformed_response", status=status) from None
+
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise LlmUnavailable("timeout")
+    return remaining
+
+
+def _retry_after(response: urllib3.BaseHTTPResponse) -> int | None:
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
+def _read_before(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+    """Read the body in single socket reads, each allowed only the time left before the deadline.
+
+    A read timeout alone bounds the gap between bytes, not the total: a provider that trickles its
+    answer could otherwise hold the function past its own timeout.
+    """
+    read_once = getattr(response, "read1", None) or response.read
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            remaining = _remaining(deadline)
+            sock = getattr(getattr(response, "connection", None), "sock", None)
+            if sock is not None:
+                sock.settimeout(remaining)
+            chunk = read_once(READ_CHUNK_BYTES)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise LlmBadResponse("oversized_response", status=response.status)
+            chunks.append(chunk)
+    except (TimeoutError, urllib3.exceptions.TimeoutError):
+        response.close()  # the connection is mid-body: never hand it back to the pool
+        raise LlmUnavailable("timeout") from None
+    except (OSError, urllib3.exceptions.HTTPError):
+        response.close()
+        raise LlmUnavailable("connection") from None
 
 
 def _completion_from(payload: Any, *, default_model: str) -> Completion:

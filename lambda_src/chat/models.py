@@ -61,6 +61,10 @@ def describe_validation_error(error: ValidationError) -> str:
             return "Request body is not valid JSON"
         if item["type"] == "model_type":
             return "Request body must be a JSON object with sessionId and message"
+        if item["type"] == "extra_forbidden":
+            # The unknown key's name is the caller's text: never repeat it.
+            problems.append("body: only sessionId and message are allowed")
+            continue
         message = item["msg"].removeprefix("Value error, ")
         problems.append(f"{field}: {message}")
     return "Invalid request: " + "; ".join(problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,7 +23,7 @@ MIN_LLM_BUDGET_SECONDS = 1.0
 class History(Protocol):
     """What a turn needs of the conversation store (lambda_src.chat.history.ConversationHistory)."""
 
-    def recent(self, owner: str, session_id: str, *, turns: int) -> list[Message]: ...
+    def recent(self, owner: str, session_id: str, *, turns: int, now: float) -> list[Message]: ...
 
     def append(
         self,
@@ -65,7 +66,7 @@ def reply_to(
     clock: Callable[[], float],
     remaining_seconds: Callable[[], float],
 ) -> TurnOutcome:
-    past = history.recent(context.owner, request.sessionId, turns=context.history_turns)
+    past = history.recent(context.owner, request.sessionId, turns=context.history_turns, now=clock())
     key = TurnKey(
         owner=context.owner,
         session_id=request.sessionId,
@@ -73,14 +74,19 @@ def reply_to(
         created_ms=int(clock() * 1000),
     )
     user_message = Message(role="user", content=request.message)
-    # Stored before the model is asked, so a failing provider never loses what the user wrote.
-    history.append(key, user_message, index=0)
+    if past and past[-1] == user_message:
+        # A retry of a turn whose reply never came (the 503 said the message was saved): answer the
+        # stored message instead of storing it twice.
+        past = past[:-1]
+    else:
+        # Stored before the model is asked, so a failing provider never loses what the user wrote.
+        history.append(key, user_message, index=0)
 
     budget = llm_budget(context.llm_timeout_seconds, remaining_seconds())
     if budget < MIN_LLM_BUDGET_SECONDS:
         raise LlmUnavailable("no_time_left")
     prompt = [Message(role="system", content=context.system_prompt)] if context.system_prompt else []
-    completion = llm.complete([*prompt, *past, user_message], timeout=budget)
+    completion = llm.complete([*prompt, *past, user_message], deadline=time.monotonic() + budget)
 
     reply_stored = True
     try:

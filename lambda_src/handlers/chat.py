@@ -52,7 +52,8 @@ def health() -> dict[str, str]:
 
 
 @app.post("/chat")
-@tracer.capture_method(capture_response=False)
+# Neither the reply nor an error's text may become trace metadata.
+@tracer.capture_method(capture_response=False, capture_error=False)
 def chat() -> dict[str, Any]:
     deps = dependencies()
     request = ChatRequest.parse(app.current_event.body, max_message_chars=deps.settings.max_message_chars)
@@ -143,7 +144,7 @@ def unexpected(_: Exception) -> Response[dict[str, str]]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -15,6 +15,11 @@ from stacks.nag import acknowledge
 
 STAGE_NAME = "api"  # so that CloudFront can later route /api/* to the stage without a path rewrite
 SESSION_ID_PATTERN = "^[A-Za-z0-9_-]{8,128}$"
+BAD_REQUEST_BODY_TEMPLATE = (
+    '{"message": $context.error.messageString, "details": "The body must be a JSON object with only '
+    "sessionId (8-128 letters, digits, _ or -) and message (a non-empty string within the length "
+    'limit)."}'
+)
 
 # One JSON line per request; ids, status and timings only, never a body or a key value.
 ACCESS_LOG_FIELDS = {
@@ -87,6 +92,15 @@ class ChatApi(Construct):
             ),
         )
         self.stage = self.api.deployment_stage
+        # API Gateway writes execution logs to this name; created here so it has a retention and is
+        # removed with the stage instead of living forever.
+        self.execution_logs = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE_NAME}",
+            retention=config.log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
         self._json_error_responses()
         self._acknowledge_cloudwatch_role()
 
@@ -136,14 +150,13 @@ class ChatApi(Construct):
 
     def _json_error_responses(self) -> None:
         """Answer gateway-level errors as JSON that says what was wrong, never an HTML page."""
+        # Gateway response templates are plain substitution (no VTL), and the validator's detailed
+        # error string quotes the rejected value: state the rules instead of echoing the input.
         self.api.add_gateway_response(
             "BadRequestBody",
             type=apigw.ResponseType.BAD_REQUEST_BODY,
             status_code="400",
-            templates={
-                "application/json": '{"message": "Invalid request body", '
-                '"details": "$util.escapeJavaScript($context.error.validationErrorString)"}'
-            },
+            templates={"application/json": BAD_REQUEST_BODY_TEMPLATE},
         )
         for name, response_type in (
             ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),

@@ -80,20 +80,13 @@ class ChatFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             environment=dict(environment),
         )
-        policy = self.role.node.find_child("DefaultPolicy")
+        self.policy = self.role.node.find_child("DefaultPolicy")
         acknowledge(
-            policy,
+            self.policy,
             "AwsSolutions-IAM5[Resource::*]",
             "xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) support no "
             "resource-level permissions; every other statement of this role names its resource ARN.",
         )
-        for finding in ("Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"):
-            acknowledge(
-                policy,
-                f"AwsSolutions-IAM5[{finding}]",
-                "CDK's encrypt/decrypt grant on the one stage data key ARN that encrypts the conversation "
-                "table; DynamoDB needs data-key generation and re-encryption on the caller's behalf.",
-            )
         acknowledge(
             self.function,
             "Serverless-LambdaDLQ",

@@ -33,13 +33,16 @@ class Operations(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        account = cdk.Stack.of(self).account
+        # The statement AWS documents for alarms on encrypted topics. No source condition here: if
+        # CloudWatch did not send one, every alarm would fail silently; who may publish is decided
+        # by the topic policy below.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublish",
+                sid="AllowCloudWatchAlarmsToUseTheKey",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" means this key
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
             )
         )
         self.topic = sns.Topic(
@@ -48,6 +51,20 @@ class Operations(Construct):
             display_name=f"Chatbot {config.name} alarms",
             master_key=self.key,
             enforce_ssl=True,
+        )
+        # enforce_ssl writes a topic policy, which replaces SNS's default one: without this statement
+        # CloudWatch could no longer publish alarms.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisAccountsAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{cdk.Aws.PARTITION}:cloudwatch:*:{account}:alarm:*"},
+                },
+            )
         )
         self._subscribe(config.alarm_emails)
         self.alarm_action = cw_actions.SnsAction(self.topic)
@@ -70,7 +87,16 @@ class Operations(Construct):
                 "This queue is itself the dead-letter queue of the alarm e-mail subscriptions; a DLQ "
                 "of a DLQ would only move the same undeliverable notifications one hop further.",
             )
-        self.key.grant_encrypt_decrypt(iam.ServicePrincipal("sns.amazonaws.com"))
+        # SNS encrypts what it moves into the KMS-encrypted queue; only for this account's topics.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowSnsToUseTheKeyForThisAccount",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            )
+        )
         for email in emails:
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(email, dead_letter_queue=undeliverable)

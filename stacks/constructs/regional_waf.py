@@ -11,6 +11,17 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
 )
+# Chat messages legitimately contain code, file paths, URLs and HTML: these body rules of the Common
+# Rule Set would block ordinary questions. They count instead; replies are JSON text, never HTML, and
+# the body is validated against the request model.
+COUNTED_BODY_RULES = {
+    "AWSManagedRulesCommonRuleSet": (
+        "CrossSiteScripting_BODY",
+        "GenericLFI_BODY",
+        "GenericRFI_BODY",
+        "EC2MetaDataSSRF_BODY",
+    ),
+}
 
 
 def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -31,7 +42,15 @@ class RegionalWaf(Construct):
                 override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=name
+                        vendor_name="AWS",
+                        name=name,
+                        rule_action_overrides=[
+                            wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                            )
+                            for rule in COUNTED_BODY_RULES.get(name, ())
+                        ]
+                        or None,
                     )
                 ),
                 visibility_config=_visibility(name),

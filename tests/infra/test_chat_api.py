@@ -59,17 +59,25 @@ def test_chat_model_bounds_the_message_and_the_session_id(stage: SynthesizedStag
     assert schema["properties"]["sessionId"]["pattern"] == "^[A-Za-z0-9_-]{8,128}$"
 
 
-def test_validation_errors_answer_json_that_names_the_problem(stage: SynthesizedStage) -> None:
-    stage.service.has_resource_properties(
-        "AWS::ApiGateway::GatewayResponse",
-        {
-            "ResponseType": "BAD_REQUEST_BODY",
-            "StatusCode": "400",
-            "ResponseTemplates": {
-                "application/json": Match.string_like_regexp(r"context\.error\.validationErrorString")
-            },
-        },
-    )
+def _render(template: str) -> dict:
+    """What API Gateway sends: $context variables substituted as they are (no VTL is evaluated)."""
+    return json.loads(template.replace("$context.error.messageString", '"Invalid request body"'))
+
+
+def test_gateway_errors_are_json_that_never_quote_the_request(stage: SynthesizedStage) -> None:
+    responses = stage.service.find_resources("AWS::ApiGateway::GatewayResponse")
+    templates = {
+        r["Properties"]["ResponseType"]: r["Properties"]["ResponseTemplates"]["application/json"]
+        for r in responses.values()
+    }
+    assert set(templates) == {"BAD_REQUEST_BODY", "DEFAULT_4XX", "DEFAULT_5XX"}
+    for template in templates.values():
+        assert "validationErrorString" not in template
+        assert "$util" not in template
+        _render(template)
+    bad_body = _render(templates["BAD_REQUEST_BODY"])
+    assert "sessionId" in bad_body["details"]
+    assert "message" in bad_body["details"]
 
 
 def test_usage_plan_is_bound_to_the_stage_with_configured_throttle_and_quota(stage: SynthesizedStage) -> None:
@@ -103,6 +111,22 @@ def test_stage_throttles_logs_without_bodies_and_traces(stage: SynthesizedStage)
     assert settings["MetricsEnabled"] is True
 
 
+def test_execution_logs_have_a_retention_and_no_request_details(stage: SynthesizedStage) -> None:
+    _, props = _stage(stage)
+    assert props["MethodSettings"][0]["LoggingLevel"] == "ERROR"
+    groups = stage.service.find_resources(
+        "AWS::Logs::LogGroup",
+        {
+            "Properties": {
+                "LogGroupName": {"Fn::Join": ["", Match.array_with(["API-Gateway-Execution-Logs_"])]}
+            }
+        },
+    )
+    (group,) = groups.values()
+    assert group["Properties"]["RetentionInDays"] == stage.config.log_retention_days
+    assert json.dumps(group["Properties"]["LogGroupName"]).endswith(f'"/{STAGE_NAME}"]]}}')
+
+
 def test_access_log_is_one_json_object_per_request(stage: SynthesizedStage) -> None:
     _, props = _stage(stage)
     fields = json.loads(props["AccessLogSetting"]["Format"])
@@ -122,6 +146,13 @@ def test_regional_waf_guards_the_stage(stage: SynthesizedStage) -> None:
         if "ManagedRuleGroupStatement" in r["Statement"]
     ]
     assert sorted(managed) == sorted(MANAGED_RULE_GROUPS)
+    (common,) = [
+        r["Statement"]["ManagedRuleGroupStatement"]
+        for r in props["Rules"]
+        if r["Statement"].get("ManagedRuleGroupStatement", {}).get("Name") == "AWSManagedRulesCommonRuleSet"
+    ]
+    counted = {o["Name"] for o in common["RuleActionOverrides"] if o["ActionToUse"] == {"Count": {}}}
+    assert {"CrossSiteScripting_BODY", "GenericLFI_BODY", "GenericRFI_BODY"} <= counted
     (rate_rule,) = [r for r in props["Rules"] if "RateBasedStatement" in r["Statement"]]
     assert rate_rule["Statement"]["RateBasedStatement"]["Limit"] == stage.config.waf_rate_limit_per_5_minutes
     assert rate_rule["Action"] == {"Block": {}}

@@ -7,7 +7,6 @@ import json
 from aws_cdk import aws_lambda as lambda_
 
 from lambda_src.chat.settings import Settings
-from stacks.service_stack import CHAT_TABLE_ACTIONS
 from tests.infra.conftest import SynthesizedStage, only_resource
 
 NEWEST_PYTHON = max(
@@ -95,8 +94,9 @@ def test_table_access_is_limited_to_the_actions_a_turn_needs(stage: SynthesizedS
     ]
     assert len(dynamodb_statements) == 1
     (statement,) = dynamodb_statements
-    assert sorted(_actions(statement)) == sorted(CHAT_TABLE_ACTIONS)
+    assert sorted(_actions(statement)) == ["dynamodb:PutItem", "dynamodb:Query"]
     assert "*" not in json.dumps(statement["Resource"])
+    assert "ConversationsTable" in json.dumps(statement["Resource"])
 
 
 def test_no_statement_allows_all_actions_of_a_service(stage: SynthesizedStage) -> None:
@@ -114,5 +114,17 @@ def test_only_xray_is_granted_on_every_resource(stage: SynthesizedStage) -> None
 
 
 def test_secret_read_is_granted_on_the_llm_secret_only(stage: SynthesizedStage) -> None:
-    (statement,) = [s for s in _statements(stage) if "secretsmanager:GetSecretValue" in _actions(s)]
+    (statement,) = [
+        s for s in _statements(stage) if any(a.startswith("secretsmanager:") for a in _actions(s))
+    ]
+    assert _actions(statement) == ["secretsmanager:GetSecretValue"]
     assert "LlmApiKeySecret" in json.dumps(statement["Resource"])
+
+
+def test_the_data_key_is_usable_only_through_dynamodb_and_secrets_manager(stage: SynthesizedStage) -> None:
+    (statement,) = [s for s in _statements(stage) if any(a.startswith("kms:") for a in _actions(s))]
+    assert "DataKey" in json.dumps(statement["Resource"])
+    assert sorted(statement["Condition"]["StringEquals"]["kms:ViaService"]) == [
+        f"dynamodb.{stage.config.region}.amazonaws.com",
+        f"secretsmanager.{stage.config.region}.amazonaws.com",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.infra.conftest import SynthesizedStage, only_resource
 
 EXPECTED_ALARMS = {
@@ -58,9 +60,20 @@ def test_alarm_emails_from_config_are_subscribed(stage: SynthesizedStage) -> Non
 def test_cloudwatch_may_use_the_topic_key(stage: SynthesizedStage) -> None:
     _, key = only_resource(stage.service, "AWS::KMS::Key")
     statements = key["Properties"]["KeyPolicy"]["Statement"]
-    assert any(
-        s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
-        and set(s["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
-        for s in statements
-    )
+    (statement,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert statement["Effect"] == "Allow"
     assert key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_cloudwatch_alarms_of_this_account_may_publish_to_the_topic(stage: SynthesizedStage) -> None:
+    """The SSL-only topic policy replaces SNS's default one; publishing must be allowed explicitly."""
+    topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
+    _, policy = only_resource(stage.service, "AWS::SNS::TopicPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish"
+    assert allow["Resource"] == {"Ref": topic_id}
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": stage.config.account}
+    assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in statements)

@@ -69,6 +69,22 @@ def test_history_sent_to_the_llm_is_bounded(chat_env: ChatEnv, monkeypatch: pyte
     assert [m["content"] for m in last[1:]] == ["question 2", "answer 2", "question 3"]
 
 
+def test_expired_turns_are_never_sent_to_the_llm(chat_env: ChatEnv) -> None:
+    """DynamoDB's TTL deletes late; retention must hold anyway."""
+    chat(SESSION, "old question")
+    for item in chat_env.items():
+        chat_env.table.update_item(
+            Key={"pk": item["pk"], "sk": item["sk"]},
+            UpdateExpression="SET expiresAt = :past",
+            ExpressionAttributeValues={":past": int(time.time()) - 1},
+        )
+
+    chat(SESSION, "new question")
+
+    prompt = chat_env.fake_llm.requests[-1].body["messages"]
+    assert [m["content"] for m in prompt if m["role"] != "system"] == ["new question"]
+
+
 def test_sessions_are_private_to_the_client_that_owns_them(chat_env: ChatEnv) -> None:
     chat(SESSION, "my secret plan")
     invoke(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
@@ -65,9 +66,26 @@ def test_a_provider_that_hangs_is_cut_off_by_the_timeout(
     monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "0.3")
     chat_env.fake_llm.answer(mode="hang", delay=3)
 
+    started = time.monotonic()
     answer = chat(SESSION, MESSAGE)
 
     assert answer.status == 503
+    assert time.monotonic() - started < 1.5
+    _assert_message_kept(chat_env)
+
+
+def test_a_provider_that_trickles_its_answer_is_cut_off_at_the_deadline(
+    chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every single read is quick, so only a wall-clock deadline stops this."""
+    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "0.5")
+    chat_env.fake_llm.answer(mode="trickle", delay=4)
+
+    started = time.monotonic()
+    answer = chat(SESSION, MESSAGE)
+
+    assert answer.status == 503
+    assert time.monotonic() - started < 2.0
     _assert_message_kept(chat_env)
 
 
@@ -88,6 +106,31 @@ def test_an_unreachable_provider_answers_503(chat_env: ChatEnv, monkeypatch: pyt
 
     assert chat(SESSION, MESSAGE).status == 503
     _assert_message_kept(chat_env)
+
+
+def test_a_retry_after_a_failed_turn_does_not_store_the_message_twice(chat_env: ChatEnv) -> None:
+    chat_env.fake_llm.answer(mode="status", status=503)
+    chat(SESSION, MESSAGE)
+    chat_env.fake_llm.answer(reply="Paris.")
+
+    assert chat(SESSION, MESSAGE).status == 200
+
+    assert [(i["role"], i["content"]) for i in chat_env.items()] == [
+        ("user", MESSAGE),
+        ("assistant", "Paris."),
+    ]
+    prompt = chat_env.fake_llm.requests[-1].body["messages"]
+    assert [m["content"] for m in prompt if m["role"] == "user"] == [MESSAGE]
+
+
+@pytest.mark.parametrize("retry_after", ["inf", "1e400", "nan", "-5", "Wed, 21 Oct 2015 07:28:00 GMT"])
+def test_odd_retry_after_values_still_answer_503(chat_env: ChatEnv, retry_after: str) -> None:
+    chat_env.fake_llm.answer(mode="status", status=429, retry_after=retry_after)
+
+    answer = chat(SESSION, MESSAGE)
+
+    assert answer.status == 503
+    assert 1 <= int(answer.headers["Retry-After"]) <= 120
 
 
 @pytest.mark.parametrize(

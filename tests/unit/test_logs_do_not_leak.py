@@ -21,7 +21,8 @@ def test_logs_hold_no_message_text_reply_or_key(
 
     chat("session-0001", USER_CANARY)
 
-    logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    captured = capsys.readouterr()
+    logged = captured.out + captured.err + caplog.text
     assert logged, "the handler logs every turn"
     for canary in (USER_CANARY, "canary.person@example.com", REPLY_CANARY, LLM_API_KEY):
         assert canary not in logged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -18,12 +19,20 @@ CONTEXT = TurnContext(
 
 
 class FakeHistory:
-    def __init__(self, *, fail_on_index: int | None = None) -> None:
+    def __init__(self, *, fail_on_index: int | None = None, past: list[Message] | None = None) -> None:
         self.appended: list[tuple[int, Message]] = []
         self._fail_on_index = fail_on_index
+        self._past = (
+            past
+            if past is not None
+            else [
+                Message(role="user", content="earlier"),
+                Message(role="assistant", content="reply"),
+            ]
+        )
 
-    def recent(self, owner: str, session_id: str, *, turns: int) -> list[Message]:
-        return [Message(role="user", content="earlier"), Message(role="assistant", content="reply")]
+    def recent(self, owner: str, session_id: str, *, turns: int, now: float) -> list[Message]:
+        return list(self._past)
 
     def append(
         self,
@@ -43,8 +52,8 @@ class FakeModel:
     def __init__(self) -> None:
         self.calls: list[tuple[list[Message], float]] = []
 
-    def complete(self, messages: Sequence[Message], *, timeout: float) -> Completion:
-        self.calls.append((list(messages), timeout))
+    def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
+        self.calls.append((list(messages), deadline - time.monotonic()))
         return Completion(text="hi!", usage=Usage(inputTokens=3, outputTokens=1, totalTokens=4), model="m")
 
 
@@ -70,7 +79,7 @@ def test_the_prompt_is_system_then_history_then_the_new_message() -> None:
 def test_the_llm_gets_its_timeout_cut_to_the_time_left(remaining: float, expected: float) -> None:
     model = FakeModel()
     _turn(FakeHistory(), model, remaining=remaining)
-    assert model.calls[0][1] == pytest.approx(expected)
+    assert model.calls[0][1] == pytest.approx(expected, abs=0.05)
     assert llm_budget(20, remaining) == pytest.approx(expected)
 
 
@@ -93,3 +102,12 @@ def test_a_stored_reply_is_flagged_as_stored() -> None:
     outcome = _turn(history, FakeModel())
     assert outcome.reply_stored is True
     assert [i for i, _ in history.appended] == [0, 1]
+
+
+def test_a_retried_unanswered_message_is_answered_without_storing_it_twice() -> None:
+    history = FakeHistory(past=[Message(role="user", content="hello")])
+    model = FakeModel()
+    _turn(history, model)
+    ((messages, _),) = model.calls
+    assert [m.content for m in messages] == ["Be brief.", "hello"]
+    assert [i for i, _ in history.appended] == [1]
