@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
@@ -46,14 +47,53 @@ class UsagePlanConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class LlmConfig:
-    """An OpenAI-compatible chat-completions endpoint; its key lives in Secrets Manager."""
+class ProviderConfig:
+    """One model at one provider. ``openai``: any OpenAI-compatible chat-completions API, keyed by the
+    stage's LLM secret. ``bedrock``: Amazon Bedrock's Converse API in the stage's region, by IAM."""
 
-    base_url: str
+    name: str  # a label for metrics and for the key in the secret, e.g. "openai"
+    kind: Literal["openai", "bedrock"]
     model: str
+    base_url: str | None = None
+    timeout_seconds: float = 20.0
+
+    def __post_init__(self) -> None:
+        if (self.kind == "openai") != (self.base_url is not None):
+            raise ValueError(f"provider {self.name}: base_url is required for openai and unused for bedrock")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmConfig:
+    """Providers in fallback order, and how hard to try each before moving to the next."""
+
+    providers: tuple[ProviderConfig, ...]
     max_output_tokens: int
-    timeout_seconds: float
+    timeout_seconds: float  # for the whole answer: every attempt and fallback
     system_prompt: str = "You are a helpful assistant. Answer concisely."
+    max_attempts: int = 3
+    breaker_failure_threshold: int = 5
+    breaker_cooldown_seconds: int = 30
+    degraded_reply: str = "The assistant is unavailable right now. Please try again in a little while."
+    cache_ttl_seconds: int = 86_400  # first-turn answer cache; 0 turns it off
+
+    def __post_init__(self) -> None:
+        if not self.providers:
+            raise ValueError("at least one LLM provider is required")
+        if len({p.name for p in self.providers}) != len(self.providers):
+            raise ValueError("provider names must be unique")
+
+    @property
+    def needs_secret(self) -> bool:
+        return any(p.kind == "openai" for p in self.providers)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuotaTier:
+    """Token and request allowances of one usage tier, enforced by the chat handler."""
+
+    name: str
+    daily_tokens: int
+    session_requests_per_day: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +122,9 @@ class StageConfig:
     waf_rate_limit_per_5_minutes: int
     # LLM
     llm: LlmConfig
+    quota_tiers: tuple[QuotaTier, ...]
+    default_tier: str
+    idempotency_ttl_seconds: int = 3600
     # Operations
     alarm_emails: tuple[str, ...] = field(default_factory=tuple)
 
@@ -97,6 +140,8 @@ class StageConfig:
             raise ValueError(f"{self.name}: max_message_chars out of range")
         if self.log_retention_days not in _RETENTION_BY_DAYS:
             raise ValueError(f"{self.name}: log_retention_days must be one of {sorted(_RETENTION_BY_DAYS)}")
+        if self.default_tier not in {t.name for t in self.quota_tiers}:
+            raise ValueError(f"{self.name}: default_tier must name one of quota_tiers")
         if self.history_turns < 0:
             raise ValueError(f"{self.name}: history_turns must not be negative")
 
@@ -109,11 +154,16 @@ class StageConfig:
         return _RETENTION_BY_DAYS[self.log_retention_days]
 
 
-_DEFAULT_LLM = LlmConfig(
-    base_url="https://api.openai.com/v1",
-    model="gpt-4o-mini",
-    max_output_tokens=512,
-    timeout_seconds=20.0,
+_OPENAI = ProviderConfig(
+    name="openai", kind="openai", model="gpt-4o-mini", base_url="https://api.openai.com/v1"
+)
+_BEDROCK = ProviderConfig(name="bedrock", kind="bedrock", model="amazon.nova-lite-v1:0")
+_DEFAULT_LLM = LlmConfig(providers=(_OPENAI, _BEDROCK), max_output_tokens=512, timeout_seconds=20.0)
+
+_TIERS = (
+    QuotaTier(name="free", daily_tokens=20_000, session_requests_per_day=50),
+    QuotaTier(name="standard", daily_tokens=200_000, session_requests_per_day=200),
+    QuotaTier(name="premium", daily_tokens=2_000_000, session_requests_per_day=1_000),
 )
 
 STAGES: Mapping[str, StageConfig] = {
@@ -136,6 +186,8 @@ STAGES: Mapping[str, StageConfig] = {
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         waf_rate_limit_per_5_minutes=500,
         llm=_DEFAULT_LLM,
+        quota_tiers=_TIERS,
+        default_tier="free",
         alarm_emails=(),
     ),
     "staging": StageConfig(
@@ -157,6 +209,8 @@ STAGES: Mapping[str, StageConfig] = {
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         waf_rate_limit_per_5_minutes=1_000,
         llm=_DEFAULT_LLM,
+        quota_tiers=_TIERS,
+        default_tier="free",
         alarm_emails=("chatbot-oncall-staging@example.com",),  # placeholder
     ),
     "prod": StageConfig(
@@ -178,6 +232,8 @@ STAGES: Mapping[str, StageConfig] = {
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         waf_rate_limit_per_5_minutes=2_000,
         llm=_DEFAULT_LLM,
+        quota_tiers=_TIERS,
+        default_tier="free",
         alarm_emails=("chatbot-oncall@example.com",),  # placeholder
     ),
 }

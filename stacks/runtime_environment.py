@@ -6,22 +6,51 @@ Values are names, ARNs and limits only: the LLM key is read from Secrets Manager
 
 from __future__ import annotations
 
+import json
+
 from stacks.config import StageConfig
 
 SERVICE_NAME = "chatbot"
 METRICS_NAMESPACE = "Chatbot"
 
 
-def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str) -> dict[str, str]:
-    return {
+def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str | None) -> dict[str, str]:
+    llm = config.llm
+    environment = {
         "STAGE": config.name,
         "TABLE_NAME": table_name,
-        "LLM_SECRET_ARN": secret_arn,
-        "LLM_BASE_URL": config.llm.base_url,
-        "LLM_MODEL": config.llm.model,
-        "LLM_MAX_OUTPUT_TOKENS": str(config.llm.max_output_tokens),
-        "LLM_TIMEOUT_SECONDS": str(config.llm.timeout_seconds),
-        "LLM_SYSTEM_PROMPT": config.llm.system_prompt,
+        "LLM_PROVIDERS": json.dumps(
+            [
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "model": p.model,
+                    "base_url": p.base_url,
+                    "timeout_seconds": p.timeout_seconds,
+                }
+                for p in llm.providers
+            ]
+        ),
+        "LLM_MAX_OUTPUT_TOKENS": str(llm.max_output_tokens),
+        "LLM_TIMEOUT_SECONDS": str(llm.timeout_seconds),
+        "LLM_SYSTEM_PROMPT": llm.system_prompt,
+        "LLM_MAX_ATTEMPTS": str(llm.max_attempts),
+        "BREAKER_FAILURE_THRESHOLD": str(llm.breaker_failure_threshold),
+        "BREAKER_COOLDOWN_SECONDS": str(llm.breaker_cooldown_seconds),
+        "DEGRADED_REPLY": llm.degraded_reply,
+        "CACHE_TTL_SECONDS": str(llm.cache_ttl_seconds),
+        "QUOTA_TIERS": json.dumps(
+            [
+                {
+                    "name": t.name,
+                    "daily_tokens": t.daily_tokens,
+                    "session_requests": t.session_requests_per_day,
+                }
+                for t in config.quota_tiers
+            ]
+        ),
+        "DEFAULT_TIER": config.default_tier,
+        "IDEMPOTENCY_TTL_SECONDS": str(config.idempotency_ttl_seconds),
         "HISTORY_TURNS": str(config.history_turns),
         "MAX_MESSAGE_CHARS": str(config.max_message_chars),
         "TRANSCRIPT_RETENTION_DAYS": str(config.transcript_retention_days),
@@ -29,3 +58,6 @@ def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str) -
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
+    if secret_arn is not None:
+        environment["LLM_SECRET_ARN"] = secret_arn
+    return environment

@@ -19,8 +19,18 @@ from stacks.constructs.regional_waf import RegionalWaf
 from stacks.nag import acknowledge
 from stacks.runtime_environment import chat_environment
 
-# What the chat turn does with the table: read a session's recent turns, append new ones.
-CHAT_TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem")
+# What the handler does with the table: read and append turns, erase a session (BatchWriteItem),
+# count quotas (UpdateItem), cache answers and keep idempotency records (GetItem, PutItem, DeleteItem).
+CHAT_TABLE_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+# Cross-region inference profiles ("us.amazon.nova-lite-v1:0") route to the model in several regions.
+INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
 # CDK's encrypt/decrypt set for a customer-managed key, as DynamoDB and Secrets Manager use it.
 DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
 
@@ -46,7 +56,9 @@ class ServiceStack(cdk.Stack):
             handler="lambda_src.handlers.chat.handler",
             description="Chatbot: answers POST /chat and GET /health",
             environment=chat_environment(
-                config, table_name=table.table_name, secret_arn=llm_secret.secret_arn
+                config,
+                table_name=table.table_name,
+                secret_arn=llm_secret.secret_arn if config.llm.needs_secret else None,
             ),
         )
         table.grant(chat.function, *CHAT_TABLE_ACTIONS)
@@ -75,9 +87,20 @@ class ServiceStack(cdk.Stack):
                 "Limited to the one stage data key ARN and to calls made through DynamoDB and Secrets "
                 "Manager (kms:ViaService); these services need data-key generation and re-encryption.",
             )
-        chat.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[llm_secret.secret_arn])
-        )
+        if config.llm.needs_secret:
+            chat.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue"], resources=[llm_secret.secret_arn]
+                )
+            )
+        bedrock_models = [p.model for p in config.llm.providers if p.kind == "bedrock"]
+        if bedrock_models:
+            chat.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["bedrock:InvokeModel"],
+                    resources=[arn for model in bedrock_models for arn in self._bedrock_arns(model)],
+                )
+            )
 
         api = ChatApi(self, "Api", config=config, handler=chat.function)
         RegionalWaf(
@@ -88,6 +111,20 @@ class ServiceStack(cdk.Stack):
         operations.watch_function(chat.function, timeout_seconds=config.lambda_timeout_seconds)
         operations.watch_api(api.stage)
 
+        self._outputs(api, operations)
+
+    def _bedrock_arns(self, model: str) -> list[str]:
+        partition = cdk.Aws.PARTITION
+        if model.startswith(INFERENCE_PROFILE_PREFIXES):
+            base_model = model.split(".", 1)[1]
+            return [
+                f"arn:{partition}:bedrock:{self.region}:{self.account}:inference-profile/{model}",
+                # the profile may serve the request from any region of its geography
+                f"arn:{partition}:bedrock:*::foundation-model/{base_model}",
+            ]
+        return [f"arn:{partition}:bedrock:{self.region}::foundation-model/{model}"]
+
+    def _outputs(self, api: ChatApi, operations: Operations) -> None:
         cdk.CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL of the chat API stage")
         cdk.CfnOutput(
             self,

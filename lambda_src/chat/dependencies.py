@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambda_src.chat.cache import ResponseCache
 from lambda_src.chat.history import ConversationHistory
-from lambda_src.chat.llm import ChatModel, LlmUnavailable, OpenAICompatibleClient
-from lambda_src.chat.settings import Settings
+from lambda_src.chat.providers.base import ChatModel, LlmUnavailable
+from lambda_src.chat.quotas import Quotas, TierDirectory
+from lambda_src.chat.resilience import CircuitBreaker, FailoverChat, RetryPolicy
+from lambda_src.chat.settings import ProviderSettings, Settings
+from lambda_src.chat.telemetry import record_event
 
 # A rotated key is picked up within this many seconds without a cold start.
 SECRET_CACHE_SECONDS = 300
@@ -24,12 +30,17 @@ AWS_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "
 @dataclass(frozen=True)
 class Dependencies:
     settings: Settings
+    table: Any
     history: ConversationHistory
     llm: ChatModel
+    quotas: Quotas
+    tiers: TierDirectory
+    cache: ResponseCache | None
 
 
-def read_api_key(secrets: parameters.SecretsProvider, secret_arn: str) -> str:
-    """The provider key: a plain string, or JSON with an "apiKey" field. Cached per container."""
+def read_api_key(secrets: parameters.SecretsProvider, secret_arn: str, provider: str) -> str:
+    """The provider key: a bare string for every provider, or JSON naming keys per provider
+    ({"openai": "sk-...", "azure": "..."}) with "apiKey" as the fallback. Cached per container."""
     try:
         value = secrets.get(secret_arn, max_age=SECRET_CACHE_SECONDS)
     except (parameters.GetParameterError, ClientError, BotoCoreError):
@@ -37,10 +48,43 @@ def read_api_key(secrets: parameters.SecretsProvider, secret_arn: str) -> str:
     text = value.decode() if isinstance(value, bytes) else str(value)
     if text.lstrip().startswith("{"):
         try:
-            text = str(json.loads(text)["apiKey"])
-        except (ValueError, KeyError, TypeError):
+            keys = json.loads(text)
+            text = str(keys.get(provider) or keys["apiKey"])
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise LlmUnavailable("credentials_unavailable") from None
     return text.strip()
+
+
+def build_provider(
+    settings: Settings, provider: ProviderSettings, secrets: parameters.SecretsProvider
+) -> ChatModel:
+    if provider.kind == "bedrock":
+        from lambda_src.chat.providers.bedrock import BedrockConverseClient
+
+        client = boto3.client(
+            "bedrock-runtime",
+            config=Config(
+                connect_timeout=2,
+                read_timeout=provider.timeout_seconds,
+                retries={"total_max_attempts": 1},  # FailoverChat retries, within the deadline
+            ),
+        )
+        return BedrockConverseClient(
+            name=provider.name,
+            model=provider.model,
+            max_output_tokens=settings.llm_max_output_tokens,
+            client=client,
+        )
+    from lambda_src.chat.providers.openai_compatible import OpenAICompatibleClient
+
+    return OpenAICompatibleClient(
+        name=provider.name,
+        base_url=str(provider.base_url),
+        model=provider.model,
+        max_output_tokens=settings.llm_max_output_tokens,
+        api_key=lambda: read_api_key(secrets, settings.llm_secret_arn, provider.name),
+        timeout_seconds=provider.timeout_seconds,
+    )
 
 
 @cache
@@ -48,13 +92,28 @@ def dependencies() -> Dependencies:
     settings = Settings.from_environ()
     table = boto3.resource("dynamodb", config=AWS_CLIENT_CONFIG).Table(settings.table_name)
     secrets = parameters.SecretsProvider(boto_config=AWS_CLIENT_CONFIG)
+    providers = [build_provider(settings, p, secrets) for p in settings.llm_providers]
+    # Breakers live as long as the container: each container learns on its own that a provider is down.
+    breakers = {
+        p.name: CircuitBreaker(
+            failure_threshold=settings.breaker_failure_threshold,
+            cooldown_seconds=settings.breaker_cooldown_seconds,
+        )
+        for p in providers
+    }
     return Dependencies(
         settings=settings,
+        table=table,
         history=ConversationHistory(table, retention_days=settings.transcript_retention_days),
-        llm=OpenAICompatibleClient(
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            max_output_tokens=settings.llm_max_output_tokens,
-            api_key=lambda: read_api_key(secrets, settings.llm_secret_arn),
+        llm=FailoverChat(
+            providers=providers,
+            breakers=breakers,
+            retry=RetryPolicy(max_attempts=settings.llm_max_attempts),
+            on_event=record_event,
         ),
+        quotas=Quotas(table, clock=time.time),
+        tiers=TierDirectory(table, clock=time.monotonic),
+        cache=ResponseCache(table, ttl_seconds=settings.cache_ttl_seconds, clock=time.time)
+        if settings.cache_ttl_seconds
+        else None,
     )

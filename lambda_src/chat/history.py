@@ -97,3 +97,51 @@ class ConversationHistory:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(sk)")
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailable("put failed") from error
+
+    def transcript(self, owner: str, session_id: str, *, now: float, limit: int) -> tuple[list[dict], bool]:
+        """The session's unexpired messages, oldest first, at most ``limit``; True if more exist."""
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(session_partition(owner, session_id))
+            & Key("sk").begins_with("TURN#"),
+            "FilterExpression": Attr("expiresAt").gt(int(now)),
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        try:
+            while len(items) <= limit:
+                response = self._table.query(**query)
+                items.extend(response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    break
+                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable("query failed") from error
+        truncated = len(items) > limit
+        newest = items[:limit]
+        return [
+            {"role": item["role"], "content": item["content"], "createdAtMs": int(item["createdAtMs"])}
+            for item in reversed(newest)
+        ], truncated
+
+    def erase(self, owner: str, session_id: str) -> int:
+        """Delete every message of the session (GDPR erasure); returns how many were deleted."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(session_partition(owner, session_id)),
+            "ProjectionExpression": "pk, sk",
+            "ConsistentRead": True,
+        }
+        deleted = 0
+        try:
+            with self._table.batch_writer() as batch:
+                while True:
+                    response = self._table.query(**query)
+                    for item in response.get("Items", []):
+                        batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+                        deleted += 1
+                    if "LastEvaluatedKey" not in response:
+                        break
+                    query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable("erase failed") from error
+        return deleted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -68,6 +69,26 @@ def describe_validation_error(error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         problems.append(f"{field}: {message}")
     return "Invalid request: " + "; ".join(problems)
+
+
+_SESSION_ID = re.compile(SESSION_ID_PATTERN)
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def parse_session_id(value: str) -> str:
+    if not _SESSION_ID.fullmatch(value):
+        raise BadRequest("sessionId: must be 8-128 letters, digits, _ or -")
+    return value
+
+
+def parse_idempotency_key(headers: Mapping[str, str] | None) -> str | None:
+    """The Idempotency-Key header (any case), or None; 400 if it is malformed."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "idempotency-key":
+            if not _IDEMPOTENCY_KEY.fullmatch(value or ""):
+                raise BadRequest("Idempotency-Key: must be 1-128 letters, digits or _ . : -")
+            return value
+    return None
 
 
 Role = Literal["system", "user", "assistant"]

@@ -1,4 +1,9 @@
-"""One chat turn, with its collaborators passed in so tests can hand it moto tables and fake models."""
+"""One chat turn, with its collaborators passed in so tests can hand it moto tables and fake models.
+
+validate (done by the caller) -> load history -> quota admission -> cache lookup (first turns)
+-> store the user's message -> ask the model (deadline-bounded, failover) -> settle the quota
+-> cache and store the reply.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from lambda_src.chat.cache import ResponseCache, cache_key
 from lambda_src.chat.history import StoreUnavailable, TurnKey
-from lambda_src.chat.llm import ChatModel, Completion, LlmUnavailable
 from lambda_src.chat.models import ChatReply, ChatRequest, Message, Usage
+from lambda_src.chat.providers.base import ChatModel, Completion, LlmUnavailable
+from lambda_src.chat.quotas import Admission, Quotas, Tier, estimate_tokens
 
 logger = Logger(child=True)
 
@@ -43,11 +50,8 @@ class TurnContext:
     system_prompt: str
     history_turns: int
     llm_timeout_seconds: float
-
-
-def llm_budget(configured_timeout: float, remaining_seconds: float) -> float:
-    """The LLM call gets its configured timeout, cut so that the whole request ends in time."""
-    return min(configured_timeout, remaining_seconds - RESPONSE_MARGIN_SECONDS)
+    max_output_tokens: int = 512
+    tier: Tier | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,13 @@ class TurnOutcome:
     reply: ChatReply
     completion: Completion
     reply_stored: bool
+    cache_hit: bool = False
+    admission: Admission | None = None
+
+
+def llm_budget(configured_timeout: float, remaining_seconds: float) -> float:
+    """The model gets its configured time, cut so that the whole request ends in time."""
+    return min(configured_timeout, remaining_seconds - RESPONSE_MARGIN_SECONDS)
 
 
 def reply_to(
@@ -65,33 +76,55 @@ def reply_to(
     llm: ChatModel,
     clock: Callable[[], float],
     remaining_seconds: Callable[[], float],
+    quotas: Quotas | None = None,
+    cache: ResponseCache | None = None,
 ) -> TurnOutcome:
     past = history.recent(context.owner, request.sessionId, turns=context.history_turns, now=clock())
-    key = TurnKey(
+    user_message = Message(role="user", content=request.message)
+    # A retry of a turn whose reply never came (the 503 said the message was saved) answers the
+    # stored message instead of storing it twice.
+    retried = bool(past) and past[-1] == user_message
+    if retried:
+        past = past[:-1]
+    prompt = [Message(role="system", content=context.system_prompt)] if context.system_prompt else []
+    messages = [*prompt, *past, user_message]
+
+    key = None
+    cached = None
+    if cache is not None and not past:
+        key = cache_key(
+            request.message, provider=llm.name, model=_model_of(llm), system_prompt=context.system_prompt
+        )
+        cached = cache.get(key)
+
+    admission = None
+    if quotas is not None and context.tier is not None:
+        tokens = 0 if cached else estimate_tokens(messages, context.max_output_tokens)
+        admission = quotas.admit(context.owner, request.sessionId, context.tier, tokens=tokens)
+
+    turn = TurnKey(
         owner=context.owner,
         session_id=request.sessionId,
         turn_id=context.turn_id,
         created_ms=int(clock() * 1000),
     )
-    user_message = Message(role="user", content=request.message)
-    if past and past[-1] == user_message:
-        # A retry of a turn whose reply never came (the 503 said the message was saved): answer the
-        # stored message instead of storing it twice.
-        past = past[:-1]
-    else:
+    if not retried:
         # Stored before the model is asked, so a failing provider never loses what the user wrote.
-        history.append(key, user_message, index=0)
+        history.append(turn, user_message, index=0)
 
-    budget = llm_budget(context.llm_timeout_seconds, remaining_seconds())
-    if budget < MIN_LLM_BUDGET_SECONDS:
-        raise LlmUnavailable("no_time_left")
-    prompt = [Message(role="system", content=context.system_prompt)] if context.system_prompt else []
-    completion = llm.complete([*prompt, *past, user_message], deadline=time.monotonic() + budget)
+    if cached is not None:
+        completion = cached
+    else:
+        completion = _ask(llm, messages, context, remaining_seconds, quotas, admission)
+        if quotas is not None and admission is not None:
+            admission = quotas.settle(admission, completion.usage.totalTokens)
+        if cache is not None and key is not None and completion.provider == llm.name:
+            cache.put(key, completion)
 
     reply_stored = True
     try:
         history.append(
-            key,
+            turn,
             Message(role="assistant", content=completion.text),
             index=1,
             usage=completion.usage,
@@ -102,4 +135,33 @@ def reply_to(
         logger.exception("reply could not be stored", extra={"turn_id": context.turn_id})
         reply_stored = False
     reply = ChatReply(sessionId=request.sessionId, reply=completion.text, usage=completion.usage)
-    return TurnOutcome(reply=reply, completion=completion, reply_stored=reply_stored)
+    return TurnOutcome(
+        reply=reply,
+        completion=completion,
+        reply_stored=reply_stored,
+        cache_hit=cached is not None,
+        admission=admission,
+    )
+
+
+def _ask(
+    llm: ChatModel,
+    messages: list[Message],
+    context: TurnContext,
+    remaining_seconds: Callable[[], float],
+    quotas: Quotas | None,
+    admission: Admission | None,
+) -> Completion:
+    try:
+        budget = llm_budget(context.llm_timeout_seconds, remaining_seconds())
+        if budget < MIN_LLM_BUDGET_SECONDS:
+            raise LlmUnavailable("no_time_left")
+        return llm.complete(messages, deadline=time.monotonic() + budget)
+    except Exception:
+        if quotas is not None and admission is not None:
+            quotas.release(admission)
+        raise
+
+
+def _model_of(llm: ChatModel) -> str:
+    return str(getattr(llm, "model", ""))

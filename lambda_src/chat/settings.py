@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, model_validator
 
 
 class ConfigurationError(RuntimeError):
     """The function's environment is incomplete or invalid; a deploy problem, never the caller's."""
+
+
+class ProviderSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9-]{1,32}$")
+    kind: Literal["openai", "bedrock"]
+    model: str = Field(min_length=1)
+    base_url: str | None = Field(default=None, pattern=r"^https?://")
+    timeout_seconds: float = Field(gt=0)
+
+
+class TierSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    daily_tokens: int = Field(gt=0)
+    session_requests: int = Field(gt=0)
 
 
 class Settings(BaseModel):
@@ -19,15 +38,37 @@ class Settings(BaseModel):
 
     stage: str = Field(min_length=1)
     table_name: str = Field(min_length=1)
-    llm_secret_arn: str = Field(min_length=1)
-    llm_base_url: str = Field(pattern=r"^https?://")
-    llm_model: str = Field(min_length=1)
+    llm_providers: Json[list[ProviderSettings]] = Field(min_length=1)
+    llm_secret_arn: str = ""
     llm_max_output_tokens: int = Field(gt=0)
     llm_timeout_seconds: float = Field(gt=0)
     llm_system_prompt: str = ""
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    degraded_reply: str = "The assistant is unavailable right now. Please try again in a little while."
+    cache_ttl_seconds: int = Field(default=0, ge=0)
+    quota_tiers: Json[list[TierSettings]] = Field(min_length=1)
+    default_tier: str = Field(min_length=1)
+    idempotency_ttl_seconds: int = Field(default=3600, gt=0)
     history_turns: int = Field(ge=0)
     transcript_retention_days: int = Field(gt=0)
     max_message_chars: int = Field(default=1000, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if any(p.kind == "openai" for p in self.llm_providers):
+            if not self.llm_secret_arn:
+                raise ValueError("LLM_SECRET_ARN is required for an openai provider")
+            if any(p.kind == "openai" and not p.base_url for p in self.llm_providers):
+                raise ValueError("an openai provider needs a base_url")
+        if self.default_tier not in {t.name for t in self.quota_tiers}:
+            raise ValueError("DEFAULT_TIER must name one of QUOTA_TIERS")
+        return self
+
+    def tier(self, name: str | None) -> TierSettings:
+        by_name = {t.name: t for t in self.quota_tiers}
+        return by_name.get(name or "", by_name[self.default_tier])
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -37,6 +78,7 @@ class Settings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as error:
             problems = "; ".join(
-                f"{'.'.join(str(part) for part in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+                f"{'.'.join(str(part) for part in e['loc']).upper() or 'ENVIRONMENT'}: {e['msg']}"
+                for e in error.errors(include_input=False)
             )
             raise ConfigurationError(f"invalid environment: {problems}") from None

@@ -1,32 +1,40 @@
-"""Chat Lambda: POST /chat answers one turn, GET /health reports the deployed version."""
+"""Chat Lambda: the routes of the chat API. Each route validates, calls plain functions, answers JSON.
+
+POST   /chat                          one turn (optional Idempotency-Key header)
+GET    /conversations/{sessionId}     the caller's transcript of that session
+DELETE /conversations/{sessionId}     erase it (GDPR)
+GET    /health                        the deployed version
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import warnings
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_src import __version__
 from lambda_src.chat.dependencies import dependencies
-from lambda_src.chat.history import StoreUnavailable
-from lambda_src.chat.llm import DEFAULT_RETRY_AFTER_SECONDS, LlmError
-from lambda_src.chat.models import BadRequest, ChatRequest
-from lambda_src.chat.service import TurnContext, reply_to
+from lambda_src.chat.errors import register_error_handlers
+from lambda_src.chat.idempotency import run_once
+from lambda_src.chat.models import BadRequest, ChatRequest, parse_idempotency_key, parse_session_id
+from lambda_src.chat.quotas import Tier
+from lambda_src.chat.service import TurnContext, TurnOutcome, reply_to
+from lambda_src.chat.telemetry import count, metrics
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
 app = APIGatewayRestResolver()
+register_error_handlers(app)
 
-STORE_RETRY_AFTER_SECONDS = 2
+TRANSCRIPT_LIMIT = 200
 
 # /health and rejected requests publish no business metric; that is expected, not worth a log line.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -36,13 +44,18 @@ class MissingClientIdentity(Exception):
     """No API key id on the request: API Gateway should have refused it already."""
 
 
-def _error(status: int, message: str, *, retry_after: int | None = None) -> Response[dict[str, str]]:
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+def _client() -> str:
+    owner = app.current_event.request_context.identity.api_key_id
+    if not owner:
+        raise MissingClientIdentity
+    return owner
+
+
+def _json(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
     return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"message": message, "requestId": app.lambda_context.aws_request_id},
-        headers=headers,
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
     )
 
 
@@ -54,93 +67,107 @@ def health() -> dict[str, str]:
 @app.post("/chat")
 # Neither the reply nor an error's text may become trace metadata.
 @tracer.capture_method(capture_response=False, capture_error=False)
-def chat() -> dict[str, Any]:
+def chat() -> Response[dict[str, Any]]:
     deps = dependencies()
-    request = ChatRequest.parse(app.current_event.body, max_message_chars=deps.settings.max_message_chars)
-    owner = app.current_event.request_context.identity.api_key_id
-    if not owner:
-        raise MissingClientIdentity
-    context = TurnContext(
-        owner=owner,
-        turn_id=app.lambda_context.aws_request_id,
-        system_prompt=deps.settings.llm_system_prompt,
-        history_turns=deps.settings.history_turns,
-        llm_timeout_seconds=deps.settings.llm_timeout_seconds,
-    )
-    outcome = reply_to(
-        request,
-        context=context,
-        history=deps.history,
-        llm=deps.llm,
-        clock=time.time,
-        remaining_seconds=lambda: app.lambda_context.get_remaining_time_in_millis() / 1000,
-    )
+    settings = deps.settings
+    body = app.current_event.body
+    request = ChatRequest.parse(body, max_message_chars=settings.max_message_chars)
+    owner = _client()
+    idempotency_key = parse_idempotency_key(app.current_event.headers)
+
+    def turn() -> dict[str, Any]:
+        tier = settings.tier(deps.tiers.tier_of(owner))
+        context = TurnContext(
+            owner=owner,
+            turn_id=app.lambda_context.aws_request_id,
+            system_prompt=settings.llm_system_prompt,
+            history_turns=settings.history_turns,
+            llm_timeout_seconds=settings.llm_timeout_seconds,
+            max_output_tokens=settings.llm_max_output_tokens,
+            tier=Tier(name=tier.name, daily_tokens=tier.daily_tokens, session_requests=tier.session_requests),
+        )
+        outcome = reply_to(
+            request,
+            context=context,
+            history=deps.history,
+            llm=deps.llm,
+            clock=time.time,
+            remaining_seconds=lambda: app.lambda_context.get_remaining_time_in_millis() / 1000,
+            quotas=deps.quotas,
+            cache=deps.cache,
+        )
+        _record(outcome, request.sessionId, len(request.message))
+        headers = outcome.admission.headers() if outcome.admission else {}
+        return {"body": outcome.reply.model_dump(), "headers": headers}
+
+    if idempotency_key is None:
+        answer = turn()
+    else:
+        body_hash = hashlib.sha256((body or "").encode()).hexdigest()
+        answer = run_once(
+            turn,
+            table_name=settings.table_name,
+            ttl_seconds=settings.idempotency_ttl_seconds,
+            lambda_context=app.lambda_context,
+            key={"client": owner, "key": idempotency_key, "body": body_hash},
+        )
+    return _json(200, answer["body"], answer["headers"])
+
+
+def _record(outcome: TurnOutcome, session_id: str, message_chars: int) -> None:
     usage = outcome.completion.usage
-    metrics.add_metric(name="ChatTurns", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="LlmLatency", unit=MetricUnit.Milliseconds, value=outcome.completion.latency_ms)
-    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=usage.inputTokens)
-    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=usage.outputTokens)
+    count("ChatTurns")
+    count("CacheHit" if outcome.cache_hit else "CacheMiss")
+    count("InputTokens", usage.inputTokens)
+    count("OutputTokens", usage.outputTokens)
+    if not outcome.cache_hit:
+        count("LlmLatency", outcome.completion.latency_ms, MetricUnit.Milliseconds)
     if not outcome.reply_stored:
-        metrics.add_metric(name="ReplyNotStored", unit=MetricUnit.Count, value=1)
+        count("ReplyNotStored")
     logger.info(
         "chat turn answered",
         extra={
-            "session_id": request.sessionId,
-            "message_chars": len(request.message),
+            "session_id": session_id,
+            "message_chars": message_chars,
             "reply_chars": len(outcome.reply.reply),
             "input_tokens": usage.inputTokens,
             "output_tokens": usage.outputTokens,
             "llm_latency_ms": round(outcome.completion.latency_ms),
+            "provider": outcome.completion.provider,
             "model": outcome.completion.model,
+            "cache_hit": outcome.cache_hit,
         },
     )
-    return outcome.reply.model_dump()
 
 
-@app.exception_handler(BadRequest)
-def bad_request(error: BadRequest) -> Response[dict[str, str]]:
-    metrics.add_metric(name="BadRequests", unit=MetricUnit.Count, value=1)
-    return _error(400, str(error))
+@app.get("/conversations/<sessionId>")
+def transcript(sessionId: str) -> dict[str, Any]:  # noqa: N803 - the route's parameter name
+    session_id = parse_session_id(sessionId)
+    deps = dependencies()
+    messages, truncated = deps.history.transcript(
+        _client(), session_id, now=time.time(), limit=TRANSCRIPT_LIMIT
+    )
+    return {"sessionId": session_id, "messages": messages, "truncated": truncated}
+
+
+@app.delete("/conversations/<sessionId>")
+def erase(sessionId: str) -> Response[str]:  # noqa: N803
+    session_id = parse_session_id(sessionId)
+    deleted = dependencies().history.erase(_client(), session_id)
+    logger.info("conversation erased", extra={"session_id": session_id, "messages": deleted})
+    count("ConversationsErased")
+    return Response(status_code=204, body="")
 
 
 @app.exception_handler(MissingClientIdentity)
 def missing_identity(_: MissingClientIdentity) -> Response[dict[str, str]]:
-    return _error(403, "This route needs an API key (x-api-key header)")
+    return _json(403, {"message": "This route needs an API key (x-api-key header)"})
 
 
-@app.exception_handler(LlmError)
-def llm_failed(error: LlmError) -> Response[dict[str, str]]:
-    metrics.add_metric(name="LlmErrors", unit=MetricUnit.Count, value=1)
-    logger.warning("llm call failed", extra={"kind": error.kind, "status": error.status})
-    if error.retryable:
-        return _error(
-            503,
-            "The assistant is busy right now; your message was saved. Please retry shortly.",
-            retry_after=error.retry_after or DEFAULT_RETRY_AFTER_SECONDS,
-        )
-    return _error(502, "The assistant could not produce a reply; your message was saved.")
-
-
-@app.exception_handler(StoreUnavailable)
-def store_unavailable(error: StoreUnavailable) -> Response[dict[str, str]]:
-    metrics.add_metric(name="StoreErrors", unit=MetricUnit.Count, value=1)
-    logger.warning("conversation store unavailable", extra={"operation": str(error)})
-    return _error(
-        503,
-        "Conversation storage is unavailable. Please retry shortly.",
-        retry_after=STORE_RETRY_AFTER_SECONDS,
-    )
-
-
-@app.not_found
-def not_found(_: NotFoundError) -> Response[dict[str, str]]:
-    return _error(404, "No such route")
-
-
-@app.exception_handler(Exception)
-def unexpected(_: Exception) -> Response[dict[str, str]]:
-    logger.exception("unhandled error")
-    return _error(500, "Internal error; quote the request id when reporting it.")
+@app.exception_handler(BadRequest)
+def bad_request(error: BadRequest) -> Response[dict[str, str]]:
+    count("BadRequests")
+    return _json(400, {"message": str(error), "requestId": app.lambda_context.aws_request_id})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -124,6 +124,20 @@ class ChatApi(Construct):
         )
         self._acknowledge_api_key_auth(self.chat_method)
 
+        session = self.api.root.add_resource("conversations").add_resource("{sessionId}")
+        self.conversation_methods = [
+            session.add_method(
+                verb,
+                integration,
+                api_key_required=True,
+                request_validator=validator,
+                request_parameters={"method.request.path.sessionId": True},
+            )
+            for verb in ("GET", "DELETE")
+        ]
+        for method in self.conversation_methods:
+            self._acknowledge_api_key_auth(method)
+
         health = self.api.root.add_resource("health")
         self.health_method = health.add_method("GET", integration)
         for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
@@ -183,12 +197,13 @@ class ChatApi(Construct):
         acknowledge(
             method,
             "AwsSolutions-APIG4",
-            "POST /chat requires a usage-plan API key (api_key_required) that identifies and meters "
-            "each client; Cognito sign-in for the browser page arrives with the edge stack.",
+            "Chat routes require a usage-plan API key (api_key_required) that identifies and meters "
+            "each client and owns its sessions; Cognito sign-in for the browser page comes with the "
+            "edge stack.",
         )
         acknowledge(
             method,
             "AwsSolutions-COG4",
-            "POST /chat authenticates programmatic clients by usage-plan API key, which carries their "
+            "Chat routes authenticate programmatic clients by usage-plan API key, which carries their "
             "throttle and quota; a Cognito authorizer for browser users is added with the chat page.",
         )

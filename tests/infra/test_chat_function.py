@@ -94,7 +94,14 @@ def test_table_access_is_limited_to_the_actions_a_turn_needs(stage: SynthesizedS
     ]
     assert len(dynamodb_statements) == 1
     (statement,) = dynamodb_statements
-    assert sorted(_actions(statement)) == ["dynamodb:PutItem", "dynamodb:Query"]
+    assert sorted(_actions(statement)) == [
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ]
     assert "*" not in json.dumps(statement["Resource"])
     assert "ConversationsTable" in json.dumps(statement["Resource"])
 

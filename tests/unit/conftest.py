@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+# Powertools reads these when the handler's modules are imported, before any fixture runs.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Chatbot")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "chatbot")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 import boto3
 import pytest
@@ -54,8 +60,12 @@ class ChatEnv:
     secret_arn: str
     fake_llm: FakeLlm
 
-    def items(self) -> list[dict[str, Any]]:
+    def all_items(self) -> list[dict[str, Any]]:
         return sorted(self.table.scan(ConsistentRead=True)["Items"], key=lambda i: (i["pk"], i["sk"]))
+
+    def items(self) -> list[dict[str, Any]]:
+        """The stored conversation messages (not quota counters, cache entries or idempotency records)."""
+        return [i for i in self.all_items() if i["pk"].startswith("CONV#")]
 
 
 @pytest.fixture
@@ -82,10 +92,23 @@ def chat_env(monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLlm) -> Iterator[Cha
             "STAGE": "test",
             "TABLE_NAME": table.name,
             "LLM_SECRET_ARN": secret["ARN"],
-            "LLM_BASE_URL": fake_llm.base_url,
-            "LLM_MODEL": "fake-model",
+            "LLM_PROVIDERS": json.dumps(
+                [
+                    {
+                        "name": "primary",
+                        "kind": "openai",
+                        "model": "fake-model",
+                        "base_url": fake_llm.base_url,
+                        "timeout_seconds": 2,
+                    }
+                ]
+            ),
             "LLM_MAX_OUTPUT_TOKENS": "256",
             "LLM_TIMEOUT_SECONDS": "2",
+            # Retries are tested on FailoverChat itself; here one attempt keeps each test to one call.
+            "LLM_MAX_ATTEMPTS": "1",
+            "QUOTA_TIERS": json.dumps([{"name": "free", "daily_tokens": 100_000, "session_requests": 100}]),
+            "DEFAULT_TIER": "free",
             "LLM_SYSTEM_PROMPT": "You are a test assistant.",
             "HISTORY_TURNS": "10",
             "MAX_MESSAGE_CHARS": "1000",

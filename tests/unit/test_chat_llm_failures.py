@@ -8,10 +8,12 @@ import time
 
 import pytest
 
+from lambda_src.chat.settings import Settings
 from scripts.fake_llm_server import PROVIDER_ERROR_TEXT
 from tests.unit.conftest import ChatEnv, chat
 
 SESSION = "session-0001"
+DEGRADED_REPLY = Settings.model_fields["degraded_reply"].default
 MESSAGE = "What is the capital of France?"
 
 
@@ -26,7 +28,7 @@ def test_provider_rate_limit_answers_503_with_the_providers_retry_after(chat_env
 
     assert answer.status == 503
     assert answer.headers["Retry-After"] == "7"
-    assert "retry" in answer.body["message"].lower()
+    assert answer.body["message"] == DEGRADED_REPLY
     _assert_message_kept(chat_env)
 
 
@@ -102,7 +104,10 @@ def test_an_unreachable_provider_answers_503(chat_env: ChatEnv, monkeypatch: pyt
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    monkeypatch.setenv("LLM_BASE_URL", f"http://127.0.0.1:{closed_port}/v1")
+    provider = {"name": "primary", "kind": "openai", "model": "m", "timeout_seconds": 1}
+    monkeypatch.setenv(
+        "LLM_PROVIDERS", json.dumps([{**provider, "base_url": f"http://127.0.0.1:{closed_port}/v1"}])
+    )
 
     assert chat(SESSION, MESSAGE).status == 503
     _assert_message_kept(chat_env)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pytest
 
 from lambda_src.chat.history import StoreUnavailable, TurnKey
-from lambda_src.chat.llm import Completion, LlmUnavailable
 from lambda_src.chat.models import ChatRequest, Message, Usage
+from lambda_src.chat.providers.base import Completion, LlmUnavailable
 from lambda_src.chat.service import TurnContext, TurnOutcome, llm_budget, reply_to
 
 REQUEST = ChatRequest(sessionId="session-0001", message="hello")
@@ -49,6 +49,9 @@ class FakeHistory:
 
 
 class FakeModel:
+    name = "fake"
+    model = "fake-model"
+
     def __init__(self) -> None:
         self.calls: list[tuple[list[Message], float]] = []
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lambda_src.chat.settings import ConfigurationError, Settings
@@ -10,8 +12,19 @@ COMPLETE = {
     "STAGE": "dev",
     "TABLE_NAME": "t",
     "LLM_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:x",
-    "LLM_BASE_URL": "https://api.openai.com/v1",
-    "LLM_MODEL": "gpt-4o-mini",
+    "LLM_PROVIDERS": json.dumps(
+        [
+            {
+                "name": "openai",
+                "kind": "openai",
+                "model": "gpt-4o-mini",
+                "base_url": "https://api.openai.com/v1",
+                "timeout_seconds": 20,
+            }
+        ]
+    ),
+    "QUOTA_TIERS": json.dumps([{"name": "free", "daily_tokens": 1000, "session_requests": 10}]),
+    "DEFAULT_TIER": "free",
     "LLM_MAX_OUTPUT_TOKENS": "512",
     "LLM_TIMEOUT_SECONDS": "20",
     "HISTORY_TURNS": "10",
@@ -32,5 +45,22 @@ def test_a_missing_variable_is_named() -> None:
 
 
 def test_a_malformed_value_is_named() -> None:
-    with pytest.raises(ConfigurationError, match="LLM_BASE_URL"):
-        Settings.from_environ({**COMPLETE, "LLM_BASE_URL": "ftp://nope"})
+    with pytest.raises(ConfigurationError, match="LLM_TIMEOUT_SECONDS"):
+        Settings.from_environ({**COMPLETE, "LLM_TIMEOUT_SECONDS": "soon"})
+
+
+def test_an_openai_provider_without_the_secret_is_refused() -> None:
+    environ = {k: v for k, v in COMPLETE.items() if k != "LLM_SECRET_ARN"}
+    with pytest.raises(ConfigurationError, match="LLM_SECRET_ARN"):
+        Settings.from_environ(environ)
+
+
+def test_a_default_tier_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="DEFAULT_TIER"):
+        Settings.from_environ({**COMPLETE, "DEFAULT_TIER": "gold"})
+
+
+def test_a_client_without_a_known_tier_gets_the_default() -> None:
+    settings = Settings.from_environ(COMPLETE)
+    assert settings.tier(None).name == "free"
+    assert settings.tier("unknown").name == "free"

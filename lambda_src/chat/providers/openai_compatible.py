@@ -1,70 +1,27 @@
-"""A client for OpenAI-compatible chat-completions APIs (OpenAI, Azure OpenAI, vLLM, Ollama, LiteLLM).
-
-Every failure becomes an ``LlmError`` that says whether a retry can help; the provider's own error
-text is never carried into it, so it cannot reach a caller or a log line by accident.
-"""
+"""OpenAI-compatible chat completions: OpenAI, Azure OpenAI (v1 API), vLLM, Ollama, LiteLLM."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 import urllib3
 
 from lambda_src.chat.models import Message, Usage
+from lambda_src.chat.providers.base import (
+    Completion,
+    LlmBadResponse,
+    LlmUnavailable,
+    parse_retry_after,
+    remaining_before,
+)
 
-DEFAULT_RETRY_AFTER_SECONDS = 5
-MAX_RETRY_AFTER_SECONDS = 120
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_CHUNK_BYTES = 64 * 1024
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
-
-
-class LlmError(Exception):
-    """The model did not produce a usable reply. ``kind`` is a short label for metrics."""
-
-    retryable = True
-
-    def __init__(self, kind: str, *, status: int | None = None, retry_after: int | None = None) -> None:
-        super().__init__(kind if status is None else f"{kind} (HTTP {status})")
-        self.kind = kind
-        self.status = status
-        self.retry_after = retry_after
-
-
-class LlmUnavailable(LlmError):
-    """Rate limited, timed out, unreachable or failing on the provider's side: worth a retry later."""
-
-
-class LlmBadResponse(LlmError):
-    """The provider refused the request or answered something we cannot use: a retry will not help."""
-
-    retryable = False
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    usage: Usage
-    model: str
-    latency_ms: float = 0.0
-
-
-class ChatModel(Protocol):
-    def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion: ...
-
-
-def parse_retry_after(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        seconds = int(float(value))
-    except (ValueError, OverflowError):
-        return None  # an HTTP date: rare from LLM providers, and the default wait is safe
-    return max(1, min(seconds, MAX_RETRY_AFTER_SECONDS))
 
 
 class OpenAICompatibleClient:
@@ -73,21 +30,27 @@ class OpenAICompatibleClient:
     def __init__(
         self,
         *,
+        name: str,
         base_url: str,
         model: str,
         max_output_tokens: int,
         api_key: Callable[[], str],
+        timeout_seconds: float | None = None,
         http: urllib3.PoolManager | None = None,
     ) -> None:
+        self.name = name
         self._url = base_url.rstrip("/") + "/chat/completions"
-        self._model = model
+        self.model = model
         self._max_output_tokens = max_output_tokens
         self._api_key = api_key
+        self._timeout_seconds = timeout_seconds
         self._http = http or urllib3.PoolManager(maxsize=4)
 
     def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
         """Ask the model; ``deadline`` is a ``time.monotonic()`` instant by which all must be done."""
         started = time.monotonic()
+        if self._timeout_seconds is not None:  # one attempt's own limit, within the request's deadline
+            deadline = min(deadline, started + self._timeout_seconds)
         headers = {
             "Authorization": f"Bearer {self._api_key()}",  # may read Secrets Manager: inside the deadline
             "Content-Type": "application/json",
@@ -95,12 +58,12 @@ class OpenAICompatibleClient:
         }
         body = json.dumps(
             {
-                "model": self._model,
+                "model": self.model,
                 "messages": [{"role": m.role, "content": m.content} for m in messages],
                 "max_tokens": self._max_output_tokens,
             }
         ).encode()
-        remaining = _remaining(deadline)
+        remaining = remaining_before(deadline)
         try:
             response = self._http.request(
                 "POST",
@@ -129,17 +92,10 @@ class OpenAICompatibleClient:
         finally:
             response.release_conn()
         try:
-            completion = _completion_from(json.loads(data), default_model=self._model)
+            completion = _completion_from(json.loads(data), default_model=self.model)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             raise LlmBadResponse("malformed_response", status=200) from None
-        return replace(completion, latency_ms=(time.monotonic() - started) * 1000)
-
-
-def _remaining(deadline: float) -> float:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise LlmUnavailable("timeout")
-    return remaining
+        return replace(completion, latency_ms=(time.monotonic() - started) * 1000, provider=self.name)
 
 
 def _retry_after(response: urllib3.BaseHTTPResponse) -> int | None:
@@ -157,7 +113,7 @@ def _read_before(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
     size = 0
     try:
         while True:
-            remaining = _remaining(deadline)
+            remaining = remaining_before(deadline)
             sock = getattr(getattr(response, "connection", None), "sock", None)
             if sock is not None:
                 sock.settimeout(remaining)

@@ -1,0 +1,99 @@
+"""Amazon Bedrock through the Converse API: IAM-authorized, no secret."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from lambda_src.chat.models import Message, Usage
+from lambda_src.chat.providers.base import Completion, LlmBadResponse, LlmUnavailable, remaining_before
+
+# Bedrock error codes a later attempt can cure, with the kind reported in metrics.
+RETRYABLE_CODES = {
+    "ThrottlingException": "rate_limited",
+    "ServiceUnavailableException": "server_error",
+    "InternalServerException": "server_error",
+    "ModelTimeoutException": "timeout",
+    "ModelNotReadyException": "server_error",
+}
+
+
+def converse_messages(messages: Sequence[Message]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Split out system prompts and make the turns alternate, starting with the user, as Converse wants.
+
+    Consecutive messages of one role (a user message whose reply failed, then the next one) are joined.
+    """
+    system = [{"text": m.content} for m in messages if m.role == "system"]
+    turns: list[dict[str, Any]] = []
+    for message in (m for m in messages if m.role != "system"):
+        if turns and turns[-1]["role"] == message.role:
+            turns[-1]["content"].append({"text": message.content})
+        else:
+            turns.append({"role": message.role, "content": [{"text": message.content}]})
+    while turns and turns[0]["role"] != "user":
+        turns.pop(0)
+    return turns, system
+
+
+class BedrockConverseClient:
+    def __init__(self, *, name: str, model: str, max_output_tokens: int, client: Any) -> None:
+        self.name = name
+        self.model = model
+        self._max_output_tokens = max_output_tokens
+        self._client = client  # a bedrock-runtime client whose read timeout is the provider's timeout
+
+    def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
+        remaining_before(deadline)
+        turns, system = converse_messages(messages)
+        request: dict[str, Any] = {
+            "modelId": self.model,
+            "messages": turns,
+            "inferenceConfig": {"maxTokens": self._max_output_tokens},
+        }
+        if system:
+            request["system"] = system
+        started = time.monotonic()
+        try:
+            response = self._client.converse(**request)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in RETRYABLE_CODES:
+                raise LlmUnavailable(RETRYABLE_CODES[code], status=status) from None
+            raise LlmBadResponse("rejected", status=status) from None
+        except (ReadTimeoutError, ConnectTimeoutError):
+            raise LlmUnavailable("timeout") from None
+        except (EndpointConnectionError, BotoCoreError):
+            raise LlmUnavailable("connection") from None
+        if time.monotonic() > deadline:
+            raise LlmUnavailable("timeout")  # the answer came too late to be of use
+        try:
+            blocks = response["output"]["message"]["content"]
+            text = "".join(block["text"] for block in blocks if "text" in block)
+            usage = response.get("usage") or {}
+        except (KeyError, TypeError):
+            raise LlmBadResponse("malformed_response") from None
+        if not text.strip():
+            raise LlmBadResponse("malformed_response")
+        input_tokens = int(usage.get("inputTokens", 0))
+        output_tokens = int(usage.get("outputTokens", 0))
+        return Completion(
+            text=text,
+            usage=Usage(
+                inputTokens=input_tokens,
+                outputTokens=output_tokens,
+                totalTokens=int(usage.get("totalTokens", input_tokens + output_tokens)),
+            ),
+            model=self.model,
+            latency_ms=(time.monotonic() - started) * 1000,
+            provider=self.name,
+        )

@@ -1,0 +1,157 @@
+"""Retries with full jitter, a circuit breaker per provider, and failover in the configured order."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from lambda_src.chat.models import Message
+from lambda_src.chat.providers.base import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    ChatModel,
+    Completion,
+    LlmBadResponse,
+    LlmError,
+    LlmUnavailable,
+)
+
+# An attempt that cannot get at least this long before the deadline is not started.
+MIN_ATTEMPT_SECONDS = 1.0
+
+EventSink = Callable[..., None]
+
+
+def _ignore(event: str, **fields: object) -> None:
+    return
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    base_delay_seconds: float = 0.25
+    max_delay_seconds: float = 4.0
+
+    def backoff(self, retry_number: int, rng: random.Random) -> float:
+        """Full jitter: a delay drawn uniformly from [0, min(cap, base * 2^n)]."""
+        return rng.uniform(0, min(self.max_delay_seconds, self.base_delay_seconds * 2**retry_number))
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass
+class CircuitBreaker:
+    """Opens after ``failure_threshold`` consecutive failures; one trial call after ``cooldown``."""
+
+    failure_threshold: int = 5
+    cooldown_seconds: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    state: BreakerState = BreakerState.CLOSED
+    failures: int = 0
+    opened_at: float = field(default=0.0)
+
+    def allow(self) -> bool:
+        if self.state is BreakerState.CLOSED:
+            return True
+        if self.state is BreakerState.OPEN and self.clock() - self.opened_at >= self.cooldown_seconds:
+            self.state = BreakerState.HALF_OPEN  # this caller makes the one trial call
+            return True
+        return False
+
+    def record_success(self) -> None:
+        self.state = BreakerState.CLOSED
+        self.failures = 0
+
+    def record_failure(self) -> None:
+        self.failures += 1
+        if self.state is BreakerState.HALF_OPEN or self.failures >= self.failure_threshold:
+            self.state = BreakerState.OPEN
+            self.opened_at = self.clock()
+
+    def seconds_until_trial(self) -> int:
+        if self.state is not BreakerState.OPEN:
+            return 0
+        return max(1, int(self.cooldown_seconds - (self.clock() - self.opened_at) + 0.999))
+
+
+class AllProvidersFailed(LlmUnavailable):
+    """No provider answered in time; ``retry_after`` says when trying again makes sense."""
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__("all_providers_failed", retry_after=retry_after)
+
+
+@dataclass
+class FailoverChat:
+    """Asks each provider in order, retrying the retryable failures, until one answers in time."""
+
+    providers: Sequence[ChatModel]
+    breakers: Mapping[str, CircuitBreaker]
+    retry: RetryPolicy = RetryPolicy()
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    on_event: EventSink = _ignore
+
+    @property
+    def name(self) -> str:
+        return self.providers[0].name
+
+    @property
+    def model(self) -> str:
+        return str(getattr(self.providers[0], "model", ""))
+
+    def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
+        waits: list[int] = []
+        refused: LlmBadResponse | None = None
+        for position, provider in enumerate(self.providers):
+            breaker = self.breakers[provider.name]
+            if not breaker.allow():
+                self.on_event("circuit_open", provider=provider.name)
+                waits.append(breaker.seconds_until_trial())
+                continue
+            try:
+                completion = self._attempts(provider, breaker, messages, deadline)
+            except LlmBadResponse as error:
+                refused = error
+                continue
+            except LlmUnavailable as error:
+                waits.append(error.retry_after or DEFAULT_RETRY_AFTER_SECONDS)
+                continue
+            if position > 0:
+                self.on_event("fallback_used", provider=provider.name)
+            return completion
+        if refused is not None and not waits:
+            raise refused
+        raise AllProvidersFailed(retry_after=min(waits) if waits else DEFAULT_RETRY_AFTER_SECONDS)
+
+    def _attempts(
+        self, provider: ChatModel, breaker: CircuitBreaker, messages: Sequence[Message], deadline: float
+    ) -> Completion:
+        for attempt in range(self.retry.max_attempts):
+            if deadline - time.monotonic() < MIN_ATTEMPT_SECONDS:
+                raise LlmUnavailable("no_time_left")
+            try:
+                completion = provider.complete(messages, deadline=deadline)
+            except LlmError as error:
+                breaker.record_failure()
+                self.on_event("provider_error", provider=provider.name, kind=error.kind)
+                if breaker.state is BreakerState.OPEN:
+                    self.on_event("circuit_opened", provider=provider.name)
+                if not error.retryable or breaker.state is BreakerState.OPEN:
+                    raise
+                if attempt + 1 == self.retry.max_attempts:
+                    raise
+                delay = max(self.retry.backoff(attempt, self.rng), float(error.retry_after or 0))
+                if time.monotonic() + delay > deadline - MIN_ATTEMPT_SECONDS:
+                    raise  # the provider's Retry-After or our backoff would not leave time to try
+                self.sleep(delay)
+                continue
+            breaker.record_success()
+            return completion
+        raise LlmUnavailable("no_attempt_made")  # unreachable with max_attempts >= 1

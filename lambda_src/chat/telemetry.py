@@ -1,0 +1,34 @@
+"""Metrics (CloudWatch EMF through Powertools) shared by the handler and the resilience layer."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+# Events of FailoverChat and what each becomes: a metric, dimensioned by provider (and kind).
+_EVENT_METRICS = {
+    "provider_error": "ProviderErrors",
+    "circuit_open": "CircuitOpenSkips",
+    "circuit_opened": "CircuitOpened",
+    "fallback_used": "FallbackUsed",
+}
+
+
+def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def record_event(event: str, **fields: object) -> None:
+    """A dimensioned metric per event; ids and labels only, never text from a provider or user."""
+    name = _EVENT_METRICS.get(event)
+    if name is None:
+        return
+    with single_metric(name=name, unit=MetricUnit.Count, value=1) as metric:
+        for dimension in ("provider", "kind"):
+            if dimension in fields:
+                metric.add_dimension(name=dimension, value=str(fields[dimension]))
+    if event in ("provider_error", "circuit_opened"):
+        logger.warning(event, extra={k: str(v) for k, v in fields.items()})
