@@ -70,7 +70,8 @@ class LlmConfig:
     max_output_tokens: int
     timeout_seconds: float  # for the whole answer: every attempt and fallback
     system_prompt: str = "You are a helpful assistant. Answer concisely."
-    max_attempts: int = 3
+    max_attempts: int = 3  # per provider, within the deadline
+    retry_base_delay_seconds: float = 0.25  # full-jitter backoff: uniform in [0, base * 2^n], n = retry
     breaker_failure_threshold: int = 5
     breaker_cooldown_seconds: int = 30
     degraded_reply: str = "The assistant is unavailable right now. Please try again in a little while."

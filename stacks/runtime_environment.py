@@ -35,6 +35,7 @@ def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str | 
         "LLM_TIMEOUT_SECONDS": str(llm.timeout_seconds),
         "LLM_SYSTEM_PROMPT": llm.system_prompt,
         "LLM_MAX_ATTEMPTS": str(llm.max_attempts),
+        "LLM_RETRY_BASE_DELAY_SECONDS": str(llm.retry_base_delay_seconds),
         "BREAKER_FAILURE_THRESHOLD": str(llm.breaker_failure_threshold),
         "BREAKER_COOLDOWN_SECONDS": str(llm.breaker_cooldown_seconds),
         "DEGRADED_REPLY": llm.degraded_reply,

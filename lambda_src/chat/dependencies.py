@@ -108,7 +108,10 @@ def dependencies() -> Dependencies:
         llm=FailoverChat(
             providers=providers,
             breakers=breakers,
-            retry=RetryPolicy(max_attempts=settings.llm_max_attempts),
+            retry=RetryPolicy(
+                max_attempts=settings.llm_max_attempts,
+                base_delay_seconds=settings.llm_retry_base_delay_seconds,
+            ),
             on_event=record_event,
         ),
         quotas=Quotas(table, clock=time.time),

@@ -44,6 +44,7 @@ class Settings(BaseModel):
     llm_timeout_seconds: float = Field(gt=0)
     llm_system_prompt: str = ""
     llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    llm_retry_base_delay_seconds: float = Field(default=0.25, ge=0)
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
     degraded_reply: str = "The assistant is unavailable right now. Please try again in a little while."

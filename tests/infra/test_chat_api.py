@@ -159,3 +159,17 @@ def test_regional_waf_guards_the_stage(stage: SynthesizedStage) -> None:
     _, association = only_resource(stage.service, "AWS::WAFv2::WebACLAssociation")
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     assert stage_id in json.dumps(association["Properties"]["ResourceArn"])
+
+
+def test_conversation_routes_require_an_api_key(stage: SynthesizedStage) -> None:
+    resources = stage.service.find_resources(
+        "AWS::ApiGateway::Resource", {"Properties": {"PathPart": "{sessionId}"}}
+    )
+    (resource_id,) = resources
+    methods = stage.service.find_resources(
+        "AWS::ApiGateway::Method", {"Properties": {"ResourceId": {"Ref": resource_id}}}
+    )
+    assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == ["DELETE", "GET"]
+    for method in methods.values():
+        assert method["Properties"]["ApiKeyRequired"] is True
+        assert method["Properties"]["RequestParameters"] == {"method.request.path.sessionId": True}

@@ -16,7 +16,6 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from lambda_src.chat.dependencies import dependencies
@@ -25,6 +24,7 @@ from scripts.fake_llm_server import FakeLlm
 REGION = "us-east-1"
 LLM_API_KEY = "sk-test-canary-4f1c9a7e2b8d4c6a"  # a leak canary: must never show up in logs or bodies
 DEFAULT_CLIENT = "apikeyid-client-a"
+SYSTEM_PROMPT = "You are a test assistant. PROMPT-CANARY-77"
 
 
 @pytest.fixture(autouse=True)
@@ -68,9 +68,10 @@ class ChatEnv:
         return [i for i in self.all_items() if i["pk"].startswith("CONV#")]
 
 
-@pytest.fixture
-def chat_env(monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLlm) -> Iterator[ChatEnv]:
-    """A deployed stage in miniature: table, secret and environment as the stack sets them."""
+@pytest.fixture(scope="session")
+def aws_resources() -> Iterator[tuple[Any, str]]:
+    """One moto account for the session: creating tables is the slow part, so tests share one and
+    ``chat_env`` empties it before each test."""
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         table = dynamodb.create_table(
@@ -88,38 +89,51 @@ def chat_env(monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLlm) -> Iterator[Cha
         secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="llm-api-key", SecretString=LLM_API_KEY
         )
-        for name, value in {
-            "STAGE": "test",
-            "TABLE_NAME": table.name,
-            "LLM_SECRET_ARN": secret["ARN"],
-            "LLM_PROVIDERS": json.dumps(
-                [
-                    {
-                        "name": "primary",
-                        "kind": "openai",
-                        "model": "fake-model",
-                        "base_url": fake_llm.base_url,
-                        "timeout_seconds": 2,
-                    }
-                ]
-            ),
-            "LLM_MAX_OUTPUT_TOKENS": "256",
-            "LLM_TIMEOUT_SECONDS": "2",
-            # Retries are tested on FailoverChat itself; here one attempt keeps each test to one call.
-            "LLM_MAX_ATTEMPTS": "1",
-            "QUOTA_TIERS": json.dumps([{"name": "free", "daily_tokens": 100_000, "session_requests": 100}]),
-            "DEFAULT_TIER": "free",
-            "LLM_SYSTEM_PROMPT": "You are a test assistant.",
-            "HISTORY_TURNS": "10",
-            "MAX_MESSAGE_CHARS": "1000",
-            "TRANSCRIPT_RETENTION_DAYS": "30",
-        }.items():
-            monkeypatch.setenv(name, value)
-        dependencies.cache_clear()
-        parameters.clear_caches()
-        yield ChatEnv(table=table, secret_arn=secret["ARN"], fake_llm=fake_llm)
-        dependencies.cache_clear()
-        parameters.clear_caches()
+        yield table, secret["ARN"]
+
+
+@pytest.fixture
+def chat_env(
+    monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLlm, aws_resources: tuple[Any, str]
+) -> Iterator[ChatEnv]:
+    """A deployed stage in miniature: table, secret and environment as the stack sets them."""
+    table, secret_arn = aws_resources
+    with table.batch_writer() as batch:
+        for item in table.scan(ProjectionExpression="pk, sk")["Items"]:
+            batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=secret_arn, SecretString=LLM_API_KEY
+    )
+    for name, value in {
+        "STAGE": "test",
+        "TABLE_NAME": table.name,
+        "LLM_SECRET_ARN": secret_arn,
+        "LLM_PROVIDERS": json.dumps([provider_settings("primary", fake_llm.base_url)]),
+        "LLM_MAX_OUTPUT_TOKENS": "256",
+        "LLM_TIMEOUT_SECONDS": "2",
+        # Retries are tested on FailoverChat itself; here one attempt keeps each test to one call.
+        "LLM_MAX_ATTEMPTS": "1",
+        "LLM_SYSTEM_PROMPT": SYSTEM_PROMPT,
+        "QUOTA_TIERS": json.dumps([{"name": "free", "daily_tokens": 100_000, "session_requests": 100}]),
+        "DEFAULT_TIER": "free",
+        "HISTORY_TURNS": "10",
+        "MAX_MESSAGE_CHARS": "1000",
+        "TRANSCRIPT_RETENTION_DAYS": "30",
+    }.items():
+        monkeypatch.setenv(name, value)
+    dependencies.cache_clear()
+    yield ChatEnv(table=table, secret_arn=secret_arn, fake_llm=fake_llm)
+    dependencies.cache_clear()
+
+
+def provider_settings(name: str, base_url: str, timeout_seconds: float = 2) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": "openai",
+        "model": "fake-model",
+        "base_url": base_url,
+        "timeout_seconds": timeout_seconds,
+    }
 
 
 class LambdaContext:

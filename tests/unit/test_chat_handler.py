@@ -7,7 +7,7 @@ import time
 import pytest
 
 from lambda_src.chat.history import SECONDS_PER_DAY
-from tests.unit.conftest import LLM_API_KEY, ChatEnv, chat, invoke, rest_event
+from tests.unit.conftest import LLM_API_KEY, SYSTEM_PROMPT, ChatEnv, chat, invoke, rest_event
 
 SESSION = "session-0001"
 
@@ -50,7 +50,7 @@ def test_history_is_sent_to_the_llm_in_order(chat_env: ChatEnv) -> None:
 
     last = chat_env.fake_llm.requests[-1].body["messages"]
     assert [(m["role"], m["content"]) for m in last] == [
-        ("system", "You are a test assistant."),
+        ("system", SYSTEM_PROMPT),
         ("user", "question 1"),
         ("assistant", "answer 1"),
         ("user", "question 2"),
