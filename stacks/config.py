@@ -108,6 +108,9 @@ class StageConfig:
     reserved_concurrency: int | None
     log_retention_days: int
     powertools_layer_version: int
+    # X-Ray SDK subsegments (DynamoDB, Secrets Manager, LLM calls) cost ~150 ms of cold start; Lambda's
+    # active tracing records every invocation either way.
+    xray_sdk_subsegments: bool = True
     # Conversation data
     transcript_retention_days: int
     history_turns: int
@@ -223,6 +226,7 @@ STAGES: Mapping[str, StageConfig] = {
         reserved_concurrency=100,
         log_retention_days=90,
         powertools_layer_version=38,
+        xray_sdk_subsegments=False,  # cold start first; Lambda and API Gateway traces remain
         transcript_retention_days=90,
         history_turns=20,
         removal_policy=cdk.RemovalPolicy.RETAIN,

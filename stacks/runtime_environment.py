@@ -59,6 +59,8 @@ def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str | 
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
+    if not config.xray_sdk_subsegments:
+        environment["POWERTOOLS_TRACE_DISABLED"] = "true"
     if secret_arn is not None:
         environment["LLM_SECRET_ARN"] = secret_arn
     return environment

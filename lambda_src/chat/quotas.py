@@ -146,6 +146,8 @@ class Quotas:
         expires_at: int | None = None,
     ) -> int | None:
         """Atomically add ``amount``; None if that would take the counter past ``limit``."""
+        if limit is not None and amount > limit:
+            return None  # more than the whole allowance: no state of the counter could admit it
         update: dict[str, Any] = {
             "Key": {"pk": partition, "sk": sort_key},
             "UpdateExpression": "ADD #a :n",

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger(child=True)
 metrics = Metrics()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _unchanged(function: F) -> F:
+    return function
+
+
+def tracing_decorators() -> tuple[Callable[[F], F], Callable[[F], F]]:
+    """(handler decorator, method decorator) of the Powertools Tracer, or no-ops when it is off.
+
+    The X-Ray SDK behind the Tracer costs about 150 ms of cold start, so it is imported only where
+    the stage wants SDK subsegments (POWERTOOLS_TRACE_DISABLED unset). Lambda's own active tracing
+    records the invocation either way. Neither the reply nor an error's text may become trace
+    metadata, hence capture_response and capture_error off.
+    """
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() == "true":
+        return _unchanged, _unchanged
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer()
+    return (
+        tracer.capture_lambda_handler(capture_response=False, capture_error=False),
+        tracer.capture_method(capture_response=False, capture_error=False),
+    )
+
 
 # Events of FailoverChat and what each becomes: a metric, dimensioned by provider (and kind).
 _EVENT_METRICS = {

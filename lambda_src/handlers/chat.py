@@ -14,7 +14,7 @@ import time
 import warnings
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,15 +23,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambda_src import __version__
 from lambda_src.chat.dependencies import dependencies
 from lambda_src.chat.errors import register_error_handlers
-from lambda_src.chat.idempotency import run_once
 from lambda_src.chat.models import BadRequest, ChatRequest, parse_idempotency_key, parse_session_id
 from lambda_src.chat.quotas import Tier
 from lambda_src.chat.service import TurnContext, TurnOutcome, reply_to
-from lambda_src.chat.telemetry import count, metrics
+from lambda_src.chat.telemetry import count, metrics, tracing_decorators
 
 logger = Logger()
-tracer = Tracer()
 app = APIGatewayRestResolver()
+capture_handler, capture_method = tracing_decorators()
 register_error_handlers(app)
 
 TRANSCRIPT_LIMIT = 200
@@ -65,8 +64,7 @@ def health() -> dict[str, str]:
 
 
 @app.post("/chat")
-# Neither the reply nor an error's text may become trace metadata.
-@tracer.capture_method(capture_response=False, capture_error=False)
+@capture_method
 def chat() -> Response[dict[str, Any]]:
     deps = dependencies()
     settings = deps.settings
@@ -103,6 +101,8 @@ def chat() -> Response[dict[str, Any]]:
     if idempotency_key is None:
         answer = turn()
     else:
+        from lambda_src.chat.idempotency import run_once  # only requests with the header need it
+
         body_hash = hashlib.sha256((body or "").encode()).hexdigest()
         answer = run_once(
             turn,
@@ -171,7 +171,7 @@ def bad_request(error: BadRequest) -> Response[dict[str, str]]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
+@capture_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

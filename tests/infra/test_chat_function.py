@@ -56,11 +56,10 @@ def test_environment_matches_what_the_handler_reads(stage: SynthesizedStage) -> 
     variables = _function(stage)["Environment"]["Variables"]
     handler_settings = {name.upper() for name in Settings.model_fields}
     assert handler_settings <= set(variables)
-    assert set(variables) - handler_settings == {
-        "POWERTOOLS_SERVICE_NAME",
-        "POWERTOOLS_METRICS_NAMESPACE",
-        "POWERTOOLS_LOG_LEVEL",
-    }
+    powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+    if not stage.config.xray_sdk_subsegments:
+        powertools.add("POWERTOOLS_TRACE_DISABLED")
+    assert set(variables) - handler_settings == powertools
 
 
 def test_environment_holds_references_not_secrets(stage: SynthesizedStage) -> None:

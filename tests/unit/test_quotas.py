@@ -138,3 +138,12 @@ def test_concurrent_turns_never_commit_more_than_the_budget(chat_env: ChatEnv) -
     assert int(tokens["used"]) <= 1_000
     assert len(admitted) == 11  # 11 * 90 = 990; a twelfth would pass 1,000
     assert int(tokens["used"]) == 90 * len(admitted)
+
+
+def test_a_turn_that_could_cost_more_than_the_whole_budget_is_refused_on_a_fresh_day(
+    chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tiers(monkeypatch, daily_tokens=100, session_requests=100)  # below the 256-token output cap
+    answer = chat(SESSION, "hello")
+    assert answer.status == 429
+    assert chat_env.fake_llm.requests == []
