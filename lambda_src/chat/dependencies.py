@@ -88,10 +88,20 @@ def build_provider(
 
 
 @cache
+def _dynamodb() -> Any:
+    return boto3.resource("dynamodb", config=AWS_CLIENT_CONFIG)
+
+
+@cache
+def _secrets() -> parameters.SecretsProvider:
+    return parameters.SecretsProvider(boto_config=AWS_CLIENT_CONFIG)
+
+
+@cache
 def dependencies() -> Dependencies:
     settings = Settings.from_environ()
-    table = boto3.resource("dynamodb", config=AWS_CLIENT_CONFIG).Table(settings.table_name)
-    secrets = parameters.SecretsProvider(boto_config=AWS_CLIENT_CONFIG)
+    table = _dynamodb().Table(settings.table_name)
+    secrets = _secrets()
     providers = [build_provider(settings, p, secrets) for p in settings.llm_providers]
     # Breakers live as long as the container: each container learns on its own that a provider is down.
     breakers = {
