@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 CDK := npx --no-install cdk
 
-.PHONY: help install synth test lint format ls diff deploy clean
+.PHONY: help install synth test lint format bench ls diff deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ lint: install ## ruff check, ruff format --check, mypy
 format: install ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: install ## Print cold-start import time and per-turn overhead of the chat handler
+	$(BIN)/python -m scripts.measure_cold_start
 
 ls: install ## List the stacks of every stage
 	$(CDK) ls --no-notices
