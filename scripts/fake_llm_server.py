@@ -31,7 +31,7 @@ class _QuietServer(ThreadingHTTPServer):
 
 @dataclass
 class Behaviour:
-    mode: str = "ok"  # ok | slow | status | hang | trickle | malformed | empty
+    mode: str = "ok"  # ok | slow | status | hang | trickle | malformed | empty | no_usage
     status: int = 200
     delay: float = 0.0
     retry_after: str | None = None
@@ -117,6 +117,10 @@ def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
                 self._send_raw(200, b'{"choices": [{"message": ', "application/json")
             elif behaviour.mode == "empty":
                 self._send(200, {"choices": []})
+            elif behaviour.mode == "no_usage":
+                completion = _completion(body, behaviour.reply)
+                del completion["usage"]
+                self._send(200, completion)
             else:
                 self._send(200, _completion(body, behaviour.reply))
 

@@ -18,8 +18,12 @@ from aws_cdk import aws_logs as logs
 # takes the account from `-c account=...` or CDK_DEFAULT_ACCOUNT when either is given.
 PLACEHOLDER_ACCOUNTS = frozenset({"111111111111", "222222222222", "333333333333"})
 
-# API Gateway stops waiting for a Lambda integration after 29 s; everything a request does must fit.
+# API Gateway stops waiting for a Lambda integration after 29 s, cold-start init included; everything a
+# request does must fit, with time left for init.
 API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
+INIT_ALLOWANCE_SECONDS = 2
+# What the handler keeps back after the model's deadline to store the reply (lambda_src/chat/service.py).
+RESPONSE_MARGIN_SECONDS = 3
 
 # The retention periods CloudWatch Logs accepts that a stage is likely to want.
 _RETENTION_BY_DAYS = {
@@ -55,7 +59,7 @@ class ProviderConfig:
     kind: Literal["openai", "bedrock"]
     model: str
     base_url: str | None = None
-    timeout_seconds: float = 20.0
+    timeout_seconds: float = 12.0  # one attempt; the whole answer has LlmConfig.timeout_seconds
 
     def __post_init__(self) -> None:
         if (self.kind == "openai") != (self.base_url is not None):
@@ -76,10 +80,19 @@ class LlmConfig:
     breaker_cooldown_seconds: int = 30
     degraded_reply: str = "The assistant is unavailable right now. Please try again in a little while."
     cache_ttl_seconds: int = 86_400  # first-turn answer cache; 0 turns it off
+    # Shared, a cache hit tells a client that someone asked the same first question recently (and
+    # saves more tokens); per client, it only ever replays the client's own questions.
+    cache_shared_across_clients: bool = False
 
     def __post_init__(self) -> None:
         if not self.providers:
             raise ValueError("at least one LLM provider is required")
+        for provider in self.providers:
+            # One hanging attempt must leave time to retry or fail over.
+            if provider.timeout_seconds > self.timeout_seconds * 0.75:
+                raise ValueError(
+                    f"provider {provider.name}: timeout_seconds must be at most 75 % of llm.timeout_seconds"
+                )
         if len({p.name for p in self.providers}) != len(self.providers):
             raise ValueError("provider names must be unique")
 
@@ -133,13 +146,16 @@ class StageConfig:
     alarm_emails: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        if self.lambda_timeout_seconds >= API_GATEWAY_INTEGRATION_LIMIT_SECONDS:
+        if self.lambda_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS - INIT_ALLOWANCE_SECONDS:
             raise ValueError(
                 f"{self.name}: lambda_timeout_seconds must stay below API Gateway's "
                 f"{API_GATEWAY_INTEGRATION_LIMIT_SECONDS} s integration limit"
             )
-        if self.llm.timeout_seconds >= self.lambda_timeout_seconds:
-            raise ValueError(f"{self.name}: llm.timeout_seconds must be shorter than the Lambda timeout")
+        if self.llm.timeout_seconds + RESPONSE_MARGIN_SECONDS > self.lambda_timeout_seconds:
+            raise ValueError(
+                f"{self.name}: llm.timeout_seconds must leave {RESPONSE_MARGIN_SECONDS} s "
+                "of the Lambda timeout"
+            )
         if not 1 <= self.max_message_chars <= 32_000:
             raise ValueError(f"{self.name}: max_message_chars out of range")
         if self.log_retention_days not in _RETENTION_BY_DAYS:
@@ -162,7 +178,7 @@ _OPENAI = ProviderConfig(
     name="openai", kind="openai", model="gpt-4o-mini", base_url="https://api.openai.com/v1"
 )
 _BEDROCK = ProviderConfig(name="bedrock", kind="bedrock", model="amazon.nova-lite-v1:0")
-_DEFAULT_LLM = LlmConfig(providers=(_OPENAI, _BEDROCK), max_output_tokens=512, timeout_seconds=20.0)
+_DEFAULT_LLM = LlmConfig(providers=(_OPENAI, _BEDROCK), max_output_tokens=512, timeout_seconds=21.0)
 
 _TIERS = (
     QuotaTier(name="free", daily_tokens=20_000, session_requests_per_day=50),
@@ -176,7 +192,7 @@ STAGES: Mapping[str, StageConfig] = {
         account="111111111111",  # placeholder
         region="us-east-1",
         lambda_memory_mb=512,
-        lambda_timeout_seconds=28,
+        lambda_timeout_seconds=26,
         reserved_concurrency=5,
         log_retention_days=7,
         powertools_layer_version=38,
@@ -199,7 +215,7 @@ STAGES: Mapping[str, StageConfig] = {
         account="222222222222",  # placeholder
         region="us-east-1",
         lambda_memory_mb=1024,
-        lambda_timeout_seconds=28,
+        lambda_timeout_seconds=26,
         reserved_concurrency=20,
         log_retention_days=30,
         powertools_layer_version=38,
@@ -222,7 +238,7 @@ STAGES: Mapping[str, StageConfig] = {
         account="333333333333",  # placeholder
         region="us-east-1",
         lambda_memory_mb=1024,
-        lambda_timeout_seconds=28,
+        lambda_timeout_seconds=26,
         reserved_concurrency=100,
         log_retention_days=90,
         powertools_layer_version=38,

@@ -40,6 +40,7 @@ def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str | 
         "BREAKER_COOLDOWN_SECONDS": str(llm.breaker_cooldown_seconds),
         "DEGRADED_REPLY": llm.degraded_reply,
         "CACHE_TTL_SECONDS": str(llm.cache_ttl_seconds),
+        "CACHE_SHARED": "true" if llm.cache_shared_across_clients else "false",
         "QUOTA_TIERS": json.dumps(
             [
                 {

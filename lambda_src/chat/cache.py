@@ -1,4 +1,4 @@
-"""Exact-match cache of first-turn answers, shared by all clients of a stage, expiring with TTL.
+"""Exact-match cache of first-turn answers, per client (or shared by a stage that opts in), with TTL.
 
 The key is a hash of the normalized question, provider, model and system prompt, so a cached answer
 is only reused where the same model with the same instructions would be asked the same thing. The
@@ -26,18 +26,26 @@ def normalize(question: str) -> str:
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", question).casefold()).strip()
 
 
-def cache_key(question: str, *, provider: str, model: str, system_prompt: str) -> str:
-    material = json.dumps([normalize(question), provider, model, system_prompt], ensure_ascii=False)
+def cache_key(
+    question: str, *, provider: str, model: str, system_prompt: str, client: str | None = None
+) -> str:
+    """``client`` scopes the entry to one API key; None shares it across the stage."""
+    material = json.dumps([normalize(question), provider, model, system_prompt, client], ensure_ascii=False)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
 class ResponseCache:
     """Best effort: a cache that cannot be read or written is a miss, never a failed turn."""
 
-    def __init__(self, table: Any, *, ttl_seconds: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, table: Any, *, ttl_seconds: int, clock: Callable[[], float], shared: bool = False
+    ) -> None:
         self._table = table
         self._ttl_seconds = ttl_seconds
         self._clock = clock
+        # Shared across clients, a hit would tell one client that another asked the same first question
+        # recently; so entries are per client unless the stage chooses otherwise.
+        self.shared = shared
 
     def get(self, key: str) -> Completion | None:
         try:

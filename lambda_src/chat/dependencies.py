@@ -24,7 +24,7 @@ from lambda_src.chat.telemetry import record_event
 # A rotated key is picked up within this many seconds without a cold start.
 SECRET_CACHE_SECONDS = 300
 # botocore's defaults (60 s connect and read) would let one slow AWS call outlive the whole request.
-AWS_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+AWS_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
 
 
 @dataclass(frozen=True)
@@ -61,19 +61,12 @@ def build_provider(
     if provider.kind == "bedrock":
         from lambda_src.chat.providers.bedrock import BedrockConverseClient
 
-        client = boto3.client(
-            "bedrock-runtime",
-            config=Config(
-                connect_timeout=2,
-                read_timeout=provider.timeout_seconds,
-                retries={"total_max_attempts": 1},  # FailoverChat retries, within the deadline
-            ),
-        )
         return BedrockConverseClient(
             name=provider.name,
             model=provider.model,
             max_output_tokens=settings.llm_max_output_tokens,
-            client=client,
+            client_for=_bedrock_client,
+            timeout_seconds=provider.timeout_seconds,
         )
     from lambda_src.chat.providers.openai_compatible import OpenAICompatibleClient
 
@@ -90,6 +83,18 @@ def build_provider(
 @cache
 def _dynamodb() -> Any:
     return boto3.resource("dynamodb", config=AWS_CLIENT_CONFIG)
+
+
+@cache
+def _bedrock_client(read_timeout: int) -> Any:
+    return boto3.client(
+        "bedrock-runtime",
+        config=Config(
+            connect_timeout=min(2, read_timeout),
+            read_timeout=read_timeout,
+            retries={"total_max_attempts": 1},  # FailoverChat retries, within the deadline
+        ),
+    )
 
 
 @cache
@@ -126,7 +131,9 @@ def dependencies() -> Dependencies:
         ),
         quotas=Quotas(table, clock=time.time),
         tiers=TierDirectory(table, clock=time.monotonic),
-        cache=ResponseCache(table, ttl_seconds=settings.cache_ttl_seconds, clock=time.time)
+        cache=ResponseCache(
+            table, ttl_seconds=settings.cache_ttl_seconds, clock=time.time, shared=settings.cache_shared
+        )
         if settings.cache_ttl_seconds
         else None,
     )

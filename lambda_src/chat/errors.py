@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
@@ -89,8 +90,8 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
             409, "A request with this Idempotency-Key is still being answered.", {"Retry-After": "1"}
         )
 
-    @app.exception_handler(IdempotencyPersistenceLayerError)
-    def idempotency_store(_: IdempotencyPersistenceLayerError) -> Response[dict[str, Any]]:
+    @app.exception_handler([IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError])
+    def idempotency_store(_: Exception) -> Response[dict[str, Any]]:
         count("StoreErrors")
         return answer(
             503, "Request de-duplication is unavailable. Please retry shortly.", {"Retry-After": "2"}

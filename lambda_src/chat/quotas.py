@@ -59,7 +59,13 @@ class Admission:
 
 
 def estimate_tokens(messages: Sequence[Message], max_output_tokens: int) -> int:
-    prompt = sum(len(m.content) // CHARS_PER_TOKEN_ESTIMATE + TOKENS_PER_MESSAGE_OVERHEAD for m in messages)
+    """An upper estimate: ASCII text runs near 4 characters per token, other scripts (CJK, emoji)
+    can take a token or more per character, so those count 2 each."""
+    prompt = 0
+    for message in messages:
+        ascii_chars = sum(1 for ch in message.content if ord(ch) < 128)
+        other_chars = len(message.content) - ascii_chars
+        prompt += ascii_chars // CHARS_PER_TOKEN_ESTIMATE + 2 * other_chars + TOKENS_PER_MESSAGE_OVERHEAD
     return prompt + max_output_tokens
 
 
@@ -114,11 +120,18 @@ class Quotas:
             session_requests_remaining=tier.session_requests - requests,
         )
 
-    def settle(self, admission: Admission, used_tokens: int) -> Admission:
-        """Replace the reservation with what the turn really cost."""
+    def settle(self, admission: Admission, used_tokens: int, *, daily_tokens: int) -> Admission:
+        """Replace the reservation with what the turn really cost, never taking the day past its budget.
+
+        A turn that cost more than its (upper-estimate) reservation is charged the overage only as far
+        as the budget allows; what is left over is forgiven rather than over-committed.
+        """
+        partition = f"QUOTA#{admission.client}#{admission.day}"
         delta = used_tokens - admission.reserved_tokens
-        if delta:
-            self._add(f"QUOTA#{admission.client}#{admission.day}", "TOKENS", "used", delta)
+        if delta < 0:
+            self._add(partition, "TOKENS", "used", delta)
+        elif delta > 0 and self._add(partition, "TOKENS", "used", delta, limit=daily_tokens) is None:
+            self._fill_to(partition, "TOKENS", "used", daily_tokens)
         return Admission(
             client=admission.client,
             day=admission.day,
@@ -170,6 +183,21 @@ class Quotas:
         except BotoCoreError as error:
             raise StoreUnavailable("quota update failed") from error
         return int(response["Attributes"][attribute])
+
+    def _fill_to(self, partition: str, sort_key: str, attribute: str, limit: int) -> None:
+        try:
+            self._table.update_item(
+                Key={"pk": partition, "sk": sort_key},
+                UpdateExpression="SET #a = :limit",
+                ConditionExpression="#a < :limit",
+                ExpressionAttributeNames={"#a": attribute},
+                ExpressionAttributeValues={":limit": limit},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StoreUnavailable("quota update failed") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable("quota update failed") from error
 
     def _read(self, partition: str, sort_key: str, attribute: str) -> int:
         try:

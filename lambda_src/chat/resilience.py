@@ -59,8 +59,11 @@ class CircuitBreaker:
     def allow(self) -> bool:
         if self.state is BreakerState.CLOSED:
             return True
-        if self.state is BreakerState.OPEN and self.clock() - self.opened_at >= self.cooldown_seconds:
-            self.state = BreakerState.HALF_OPEN  # this caller makes the one trial call
+        # OPEN past its cool-down, or a HALF_OPEN trial that never reported back (its caller died or
+        # ran out of time): this caller makes the one trial call.
+        if self.clock() - self.opened_at >= self.cooldown_seconds:
+            self.state = BreakerState.HALF_OPEN
+            self.opened_at = self.clock()
             return True
         return False
 
@@ -75,7 +78,7 @@ class CircuitBreaker:
             self.opened_at = self.clock()
 
     def seconds_until_trial(self) -> int:
-        if self.state is not BreakerState.OPEN:
+        if self.state is BreakerState.CLOSED:
             return 0
         return max(1, int(self.cooldown_seconds - (self.clock() - self.opened_at) + 0.999))
 
@@ -111,6 +114,9 @@ class FailoverChat:
         refused: LlmBadResponse | None = None
         for position, provider in enumerate(self.providers):
             breaker = self.breakers[provider.name]
+            if deadline - time.monotonic() < MIN_ATTEMPT_SECONDS:
+                waits.append(DEFAULT_RETRY_AFTER_SECONDS)
+                break  # checked before allow(): a trial that cannot be made must not be claimed
             if not breaker.allow():
                 self.on_event("circuit_open", provider=provider.name)
                 waits.append(breaker.seconds_until_trial())
@@ -139,11 +145,15 @@ class FailoverChat:
             try:
                 completion = provider.complete(messages, deadline=deadline)
             except LlmError as error:
-                breaker.record_failure()
                 self.on_event("provider_error", provider=provider.name, kind=error.kind)
+                if not error.retryable:
+                    # A refusal says something about this request, not about the provider's health:
+                    # the provider answered, so it must not open the circuit for every other caller.
+                    breaker.record_success()
+                    raise
+                breaker.record_failure()
                 if breaker.state is BreakerState.OPEN:
                     self.on_event("circuit_opened", provider=provider.name)
-                if not error.retryable or breaker.state is BreakerState.OPEN:
                     raise
                 if attempt + 1 == self.retry.max_attempts:
                     raise
@@ -152,6 +162,9 @@ class FailoverChat:
                     raise  # the provider's Retry-After or our backoff would not leave time to try
                 self.sleep(delay)
                 continue
+            except Exception:
+                breaker.record_failure()  # an adapter bug must not leave a trial call unresolved
+                raise
             breaker.record_success()
             return completion
         raise LlmUnavailable("no_attempt_made")  # unreachable with max_attempts >= 1

@@ -22,9 +22,11 @@ from lambda_src.chat.quotas import Admission, Quotas, Tier, estimate_tokens
 
 logger = Logger(child=True)
 
-# Time kept back from the Lambda's remaining time for storing the reply and answering.
-RESPONSE_MARGIN_SECONDS = 2.0
-MIN_LLM_BUDGET_SECONDS = 1.0
+# Time kept back from the Lambda's remaining time for settling, caching and storing the reply and for
+# the idempotency record: a few DynamoDB writes, each bounded by the client timeouts in dependencies.py.
+RESPONSE_MARGIN_SECONDS = 3.0
+# More than resilience.MIN_ATTEMPT_SECONDS, so a granted budget always allows one attempt.
+MIN_LLM_BUDGET_SECONDS = 1.5
 
 
 class History(Protocol):
@@ -79,13 +81,17 @@ def reply_to(
     quotas: Quotas | None = None,
     cache: ResponseCache | None = None,
 ) -> TurnOutcome:
-    past = history.recent(context.owner, request.sessionId, turns=context.history_turns, now=clock())
+    # At least the last message is read, so a retry is recognised even when no history is sent.
+    recent = history.recent(
+        context.owner, request.sessionId, turns=max(context.history_turns, 1), now=clock()
+    )
     user_message = Message(role="user", content=request.message)
-    # A retry of a turn whose reply never came (the 503 said the message was saved) answers the
+    # A retry of a turn whose reply never came (the 502/503 said the message was saved) answers the
     # stored message instead of storing it twice.
-    retried = bool(past) and past[-1] == user_message
+    retried = bool(recent) and recent[-1] == user_message
     if retried:
-        past = past[:-1]
+        recent = recent[:-1]
+    past = recent[-2 * context.history_turns :] if context.history_turns else []
     prompt = [Message(role="system", content=context.system_prompt)] if context.system_prompt else []
     messages = [*prompt, *past, user_message]
 
@@ -93,7 +99,11 @@ def reply_to(
     cached = None
     if cache is not None and not past:
         key = cache_key(
-            request.message, provider=llm.name, model=_model_of(llm), system_prompt=context.system_prompt
+            request.message,
+            provider=llm.name,
+            model=llm.model,
+            system_prompt=context.system_prompt,
+            client=None if cache.shared else context.owner,
         )
         cached = cache.get(key)
 
@@ -108,16 +118,18 @@ def reply_to(
         turn_id=context.turn_id,
         created_ms=int(clock() * 1000),
     )
-    if not retried:
-        # Stored before the model is asked, so a failing provider never loses what the user wrote.
-        history.append(turn, user_message, index=0)
+    try:
+        if not retried:
+            # Stored before the model is asked, so a failing provider never loses what the user wrote.
+            history.append(turn, user_message, index=0)
+        completion = cached if cached is not None else _ask(llm, messages, context, remaining_seconds)
+    except BaseException:
+        # Nothing was answered: the request and its reservation do not count.
+        _release(quotas, admission)
+        raise
 
-    if cached is not None:
-        completion = cached
-    else:
-        completion = _ask(llm, messages, context, remaining_seconds, quotas, admission)
-        if quotas is not None and admission is not None:
-            admission = quotas.settle(admission, completion.usage.totalTokens)
+    if cached is None:
+        admission = _settle(quotas, admission, completion, context)
         if cache is not None and key is not None and completion.provider == llm.name:
             cache.put(key, completion)
 
@@ -145,23 +157,34 @@ def reply_to(
 
 
 def _ask(
-    llm: ChatModel,
-    messages: list[Message],
-    context: TurnContext,
-    remaining_seconds: Callable[[], float],
-    quotas: Quotas | None,
-    admission: Admission | None,
+    llm: ChatModel, messages: list[Message], context: TurnContext, remaining_seconds: Callable[[], float]
 ) -> Completion:
+    budget = llm_budget(context.llm_timeout_seconds, remaining_seconds())
+    if budget < MIN_LLM_BUDGET_SECONDS:
+        raise LlmUnavailable("no_time_left")
+    return llm.complete(messages, deadline=time.monotonic() + budget)
+
+
+def _release(quotas: Quotas | None, admission: Admission | None) -> None:
+    if quotas is None or admission is None:
+        return
     try:
-        budget = llm_budget(context.llm_timeout_seconds, remaining_seconds())
-        if budget < MIN_LLM_BUDGET_SECONDS:
-            raise LlmUnavailable("no_time_left")
-        return llm.complete(messages, deadline=time.monotonic() + budget)
-    except Exception:
-        if quotas is not None and admission is not None:
-            quotas.release(admission)
-        raise
+        quotas.release(admission)
+    except StoreUnavailable:
+        # Never hide the error that ended the turn behind a bookkeeping one.
+        logger.exception("quota reservation could not be released")
 
 
-def _model_of(llm: ChatModel) -> str:
-    return str(getattr(llm, "model", ""))
+def _settle(
+    quotas: Quotas | None, admission: Admission | None, completion: Completion, context: TurnContext
+) -> Admission | None:
+    if quotas is None or admission is None or context.tier is None:
+        return admission
+    # Providers that report no usage are charged the reservation: an unknown cost is not a free one.
+    used = completion.usage.totalTokens or admission.reserved_tokens
+    try:
+        return quotas.settle(admission, used, daily_tokens=context.tier.daily_tokens)
+    except StoreUnavailable:
+        # The answer exists and was paid for: deliver it; the reservation stays charged.
+        logger.exception("quota could not be settled")
+        return admission

@@ -49,6 +49,7 @@ class Settings(BaseModel):
     breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
     degraded_reply: str = "The assistant is unavailable right now. Please try again in a little while."
     cache_ttl_seconds: int = Field(default=0, ge=0)
+    cache_shared: bool = False
     quota_tiers: Json[list[TierSettings]] = Field(min_length=1)
     default_tier: str = Field(min_length=1)
     idempotency_ttl_seconds: int = Field(default=3600, gt=0)

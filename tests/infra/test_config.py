@@ -41,11 +41,11 @@ def test_without_overrides_the_config_is_used_as_is() -> None:
 
 def test_a_lambda_timeout_beyond_api_gateways_limit_is_refused() -> None:
     with pytest.raises(ValueError, match="integration limit"):
-        dataclasses.replace(STAGES["dev"], lambda_timeout_seconds=30)
+        dataclasses.replace(STAGES["dev"], lambda_timeout_seconds=28)
 
 
 def test_an_llm_timeout_longer_than_the_lambda_timeout_is_refused() -> None:
-    llm = dataclasses.replace(STAGES["dev"].llm, timeout_seconds=28)
+    llm = dataclasses.replace(STAGES["dev"].llm, timeout_seconds=24)
     with pytest.raises(ValueError, match=r"llm\.timeout_seconds"):
         dataclasses.replace(STAGES["dev"], llm=llm)
 
@@ -53,3 +53,9 @@ def test_an_llm_timeout_longer_than_the_lambda_timeout_is_refused() -> None:
 def test_an_unsupported_log_retention_is_refused() -> None:
     with pytest.raises(ValueError, match="log_retention_days"):
         dataclasses.replace(STAGES["dev"], log_retention_days=8)
+
+
+def test_a_provider_timeout_that_leaves_no_room_to_fail_over_is_refused() -> None:
+    provider = dataclasses.replace(STAGES["dev"].llm.providers[0], timeout_seconds=20)
+    with pytest.raises(ValueError, match="75 %"):
+        dataclasses.replace(STAGES["dev"].llm, providers=(provider,))

@@ -20,7 +20,10 @@ def stubbed() -> tuple[BedrockConverseClient, Stubber]:
     client = boto3.client("bedrock-runtime", region_name="us-east-1")
     stubber = Stubber(client)
     stubber.activate()
-    return BedrockConverseClient(name="bedrock", model=MODEL, max_output_tokens=300, client=client), stubber
+    provider = BedrockConverseClient(
+        name="bedrock", model=MODEL, max_output_tokens=300, client_for=lambda _: client, timeout_seconds=12
+    )
+    return provider, stubber
 
 
 def _deadline() -> float:
@@ -98,3 +101,28 @@ def test_turns_alternate_and_start_with_the_user() -> None:
     assert system == [{"text": "S"}]
     assert [t["role"] for t in turns] == ["user", "assistant", "user"]
     assert turns[0]["content"] == [{"text": "first, unanswered"}, {"text": "second"}]
+
+
+def test_each_attempt_waits_only_for_the_time_left_before_the_deadline() -> None:
+    asked: list[int] = []
+
+    def client_for(read_timeout: int) -> object:
+        asked.append(read_timeout)
+        raise LlmUnavailable("timeout")  # stop here: only the timeout chosen matters
+
+    provider = BedrockConverseClient(
+        name="bedrock", model=MODEL, max_output_tokens=300, client_for=client_for, timeout_seconds=12
+    )
+    for seconds_left in (30, 5.7):
+        with pytest.raises(LlmUnavailable):
+            provider.complete(
+                [Message(role="user", content="Hello")], deadline=time.monotonic() + seconds_left
+            )
+    assert asked == [12, 5]
+
+
+def test_an_unknown_5xx_is_retryable(stubbed: tuple[BedrockConverseClient, Stubber]) -> None:
+    provider, stubber = stubbed
+    stubber.add_client_error("converse", service_error_code="SomethingNew", http_status_code=502)
+    with pytest.raises(LlmUnavailable):
+        provider.complete([Message(role="user", content="Hello")], deadline=_deadline())

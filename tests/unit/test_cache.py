@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lambda_src.chat.cache import cache_key, normalize
-from tests.unit.conftest import ChatEnv, chat
+from tests.unit.conftest import ChatEnv, chat, invoke, rest_event
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +46,36 @@ def test_follow_up_questions_are_never_served_from_the_cache(chat_env: ChatEnv) 
     chat("session-0002", "Another one")
 
     assert len(chat_env.fake_llm.requests) == 3  # only the second "Tell me a joke" was cached
+
+
+def test_by_default_one_client_never_gets_another_clients_cached_answer(chat_env: ChatEnv) -> None:
+    chat("session-0001", "What is the capital of France?")
+    other = invoke(
+        rest_event(
+            "POST",
+            "/chat",
+            body={"sessionId": "session-0002", "message": "What is the capital of France?"},
+            api_key_id="another-client",
+        )
+    )
+    assert other.body["usage"]["totalTokens"] > 0
+    assert len(chat_env.fake_llm.requests) == 2
+
+
+def test_a_stage_may_share_the_cache_across_clients(
+    chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHE_SHARED", "true")
+    chat("session-0001", "What is the capital of France?")
+    invoke(
+        rest_event(
+            "POST",
+            "/chat",
+            body={"sessionId": "session-0002", "message": "What is the capital of France?"},
+            api_key_id="another-client",
+        )
+    )
+    assert len(chat_env.fake_llm.requests) == 1
 
 
 def test_the_key_depends_on_the_model_and_the_system_prompt() -> None:

@@ -129,7 +129,7 @@ def test_concurrent_turns_never_commit_more_than_the_budget(chat_env: ChatEnv) -
             return
         with lock:
             admitted.append(n)
-        quotas.settle(admission, 90)
+        quotas.settle(admission, 90, daily_tokens=tier.daily_tokens)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(one_turn, range(40)))
@@ -147,3 +147,44 @@ def test_a_turn_that_could_cost_more_than_the_whole_budget_is_refused_on_a_fresh
     answer = chat(SESSION, "hello")
     assert answer.status == 429
     assert chat_env.fake_llm.requests == []
+
+
+def test_a_turn_that_cost_more_than_its_reservation_never_takes_the_day_past_its_budget(
+    chat_env: ChatEnv,
+) -> None:
+    quotas = Quotas(AtomicItemWrites(chat_env.table), clock=lambda: 1_800_000_000.0)
+    tier = Tier(name="free", daily_tokens=1_000, session_requests=1_000)
+    admissions = [quotas.admit("client-a", f"session-{n}", tier, tokens=450) for n in range(2)]
+
+    for admission in admissions:
+        quotas.settle(admission, 900, daily_tokens=tier.daily_tokens)
+
+    tokens = next(i for i in chat_env.all_items() if i["sk"] == "TOKENS")
+    assert int(tokens["used"]) == 1_000
+
+
+def test_a_provider_that_reports_no_usage_is_charged_the_reservation(
+    chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat_env.fake_llm.answer(mode="no_usage")
+    answer = chat(SESSION, "hello")
+    assert answer.status == 200
+    tokens = next(i for i in chat_env.all_items() if i["sk"] == "TOKENS")
+    assert int(tokens["used"]) > 256  # the reservation: prompt estimate + the output cap
+
+
+def test_a_store_failure_after_admission_gives_the_reservation_back(
+    chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambda_src.chat.history import ConversationHistory, StoreUnavailable
+
+    def failing_append(*args: Any, **kwargs: Any) -> None:
+        raise StoreUnavailable("put failed")
+
+    monkeypatch.setattr(ConversationHistory, "append", failing_append)
+
+    assert chat(SESSION, "hello").status == 503
+
+    counters = {i["sk"]: i for i in chat_env.all_items() if i["pk"].startswith("QUOTA#")}
+    assert int(counters["TOKENS"]["used"]) == 0
+    assert int(counters[f"SESSION#{SESSION}"]["requests"]) == 0

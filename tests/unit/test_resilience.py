@@ -178,3 +178,60 @@ def test_when_every_breaker_is_open_the_answer_says_when_to_retry() -> None:
         chat.complete(PROMPT, deadline=_deadline())
     assert raised.value.retry_after == 20
     assert primary.calls == 1
+
+
+def test_a_refusal_does_not_count_towards_opening_the_circuit() -> None:
+    refusals = [LlmBadResponse("rejected", status=400) for _ in range(5)]
+    primary = ScriptedProvider("primary", *refusals)
+    chat, _, _, breakers = _chat(primary, threshold=2)
+    for _ in range(5):
+        with pytest.raises(LlmBadResponse):
+            chat.complete(PROMPT, deadline=_deadline())
+    assert breakers["primary"].state is BreakerState.CLOSED
+
+
+def test_a_trial_call_is_not_claimed_without_time_for_it() -> None:
+    clock = FakeClock()
+    primary = ScriptedProvider("primary", LlmUnavailable("server_error"))
+    chat, _, _, breakers = _chat(primary, max_attempts=1, threshold=1, clock=clock)
+    with pytest.raises(AllProvidersFailed):
+        chat.complete(PROMPT, deadline=_deadline())
+    clock.now += 31
+
+    with pytest.raises(AllProvidersFailed):
+        chat.complete(PROMPT, deadline=_deadline(0.5))  # too little time left to try
+
+    assert breakers["primary"].state is BreakerState.OPEN
+    assert chat.complete(PROMPT, deadline=_deadline()).provider == "primary"  # the trial still happens
+
+
+class BrokenProvider(ScriptedProvider):
+    def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
+        self.calls += 1
+        raise RuntimeError("adapter bug")
+
+
+def test_a_trial_that_crashes_reopens_the_circuit_instead_of_hanging_half_open() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, cooldown_seconds=30, clock=clock)
+    breaker.record_failure()
+    clock.now += 31
+    chat = FailoverChat(providers=[BrokenProvider("primary")], breakers={"primary": breaker})
+
+    with pytest.raises(RuntimeError):
+        chat.complete(PROMPT, deadline=_deadline())
+
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.seconds_until_trial() >= 1
+
+
+def test_a_half_open_trial_that_never_reports_back_is_retried_after_the_cool_down() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, cooldown_seconds=30, clock=clock)
+    breaker.record_failure()
+    clock.now += 31
+    assert breaker.allow()  # the trial's caller then vanishes
+    assert not breaker.allow()
+    assert breaker.seconds_until_trial() >= 1  # never a Retry-After of 0
+    clock.now += 31
+    assert breaker.allow()

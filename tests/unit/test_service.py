@@ -10,6 +10,7 @@ import pytest
 from lambda_src.chat.history import StoreUnavailable, TurnKey
 from lambda_src.chat.models import ChatRequest, Message, Usage
 from lambda_src.chat.providers.base import Completion, LlmUnavailable
+from lambda_src.chat.quotas import Admission, Tier
 from lambda_src.chat.service import TurnContext, TurnOutcome, llm_budget, reply_to
 
 REQUEST = ChatRequest(sessionId="session-0001", message="hello")
@@ -78,7 +79,7 @@ def test_the_prompt_is_system_then_history_then_the_new_message() -> None:
     assert [m.content for m in messages] == ["Be brief.", "earlier", "reply", "hello"]
 
 
-@pytest.mark.parametrize(("remaining", "expected"), [(25.0, 20.0), (10.0, 8.0), (3.5, 1.5)])
+@pytest.mark.parametrize(("remaining", "expected"), [(25.0, 20.0), (10.0, 7.0), (4.6, 1.6)])
 def test_the_llm_gets_its_timeout_cut_to_the_time_left(remaining: float, expected: float) -> None:
     model = FakeModel()
     _turn(FakeHistory(), model, remaining=remaining)
@@ -114,3 +115,59 @@ def test_a_retried_unanswered_message_is_answered_without_storing_it_twice() -> 
     ((messages, _),) = model.calls
     assert [m.content for m in messages] == ["Be brief.", "hello"]
     assert [i for i, _ in history.appended] == [1]
+
+
+def test_a_retry_is_recognised_even_when_no_history_is_sent() -> None:
+    history = FakeHistory(past=[Message(role="user", content="hello")])
+    model = FakeModel()
+    context = TurnContext(
+        owner="client-a", turn_id="t", system_prompt="", history_turns=0, llm_timeout_seconds=20
+    )
+    reply_to(
+        REQUEST,
+        context=context,
+        history=history,
+        llm=model,
+        clock=lambda: 1_700_000_000.0,
+        remaining_seconds=lambda: 25.0,
+    )
+    assert [i for i, _ in history.appended] == [1]
+    assert [m.content for m in model.calls[0][0]] == ["hello"]
+
+
+class QuotasThatCannotSettle:
+    def __init__(self) -> None:
+        self.released = False
+
+    def admit(self, client: str, session_id: str, tier: Tier, *, tokens: int) -> Admission:
+        return Admission(client, "2026-01-01", session_id, tokens, 1000, 10)
+
+    def settle(self, admission: Admission, used: int, *, daily_tokens: int) -> Admission:
+        raise StoreUnavailable("quota update failed")
+
+    def release(self, admission: Admission) -> None:
+        self.released = True
+
+
+def test_an_answer_is_delivered_and_stored_even_if_the_quota_cannot_be_settled() -> None:
+    history, quotas = FakeHistory(), QuotasThatCannotSettle()
+    context = TurnContext(
+        owner="client-a",
+        turn_id="t",
+        system_prompt="",
+        history_turns=5,
+        llm_timeout_seconds=20,
+        tier=Tier(name="free", daily_tokens=1000, session_requests=10),
+    )
+    outcome = reply_to(
+        REQUEST,
+        context=context,
+        history=history,
+        llm=FakeModel(),
+        clock=lambda: 1_700_000_000.0,
+        remaining_seconds=lambda: 25.0,
+        quotas=quotas,  # type: ignore[arg-type]
+    )
+    assert outcome.reply.reply == "hi!"
+    assert [i for i, _ in history.appended] == [0, 1]
+    assert quotas.released is False

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from botocore.exceptions import (
@@ -11,6 +12,7 @@ from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    ParamValidationError,
     ReadTimeoutError,
 )
 
@@ -45,14 +47,28 @@ def converse_messages(messages: Sequence[Message]) -> tuple[list[dict[str, Any]]
 
 
 class BedrockConverseClient:
-    def __init__(self, *, name: str, model: str, max_output_tokens: int, client: Any) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        model: str,
+        max_output_tokens: int,
+        client_for: Callable[[int], Any],
+        timeout_seconds: float,
+    ) -> None:
         self.name = name
         self.model = model
         self._max_output_tokens = max_output_tokens
-        self._client = client  # a bedrock-runtime client whose read timeout is the provider's timeout
+        # A bedrock-runtime client per whole-second read timeout: botocore fixes timeouts per client,
+        # and each attempt may only wait for what is left before the deadline.
+        self._client_for = client_for
+        self._timeout_seconds = timeout_seconds
 
     def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
-        remaining_before(deadline)
+        wait = math.floor(min(self._timeout_seconds, remaining_before(deadline)))
+        if wait < 1:
+            raise LlmUnavailable("no_time_left")
+        client = self._client_for(wait)
         turns, system = converse_messages(messages)
         request: dict[str, Any] = {
             "modelId": self.model,
@@ -63,13 +79,17 @@ class BedrockConverseClient:
             request["system"] = system
         started = time.monotonic()
         try:
-            response = self._client.converse(**request)
+            response = client.converse(**request)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in RETRYABLE_CODES:
                 raise LlmUnavailable(RETRYABLE_CODES[code], status=status) from None
+            if status is not None and status >= 500:
+                raise LlmUnavailable("server_error", status=status) from None
             raise LlmBadResponse("rejected", status=status) from None
+        except ParamValidationError:
+            raise LlmBadResponse("rejected") from None
         except (ReadTimeoutError, ConnectTimeoutError):
             raise LlmUnavailable("timeout") from None
         except (EndpointConnectionError, BotoCoreError):

@@ -85,6 +85,8 @@ class OpenAICompatibleClient:
                 response.close()  # the error body is not read, so the connection cannot be reused
                 if status == 429:
                     raise LlmUnavailable("rate_limited", status=status, retry_after=_retry_after(response))
+                if status == 408:
+                    raise LlmUnavailable("timeout", status=status)
                 if status >= 500:
                     raise LlmUnavailable("server_error", status=status, retry_after=_retry_after(response))
                 raise LlmBadResponse("rejected", status=status)
