@@ -30,20 +30,27 @@ IMPORT_PROBE = (
 )
 
 
-def import_ms(module: str, *, runs: int, extra_env: dict[str, str]) -> float:
+def _import_once(module: str, extra_env: dict[str, str]) -> float:
     env = {**os.environ, **LAMBDA_LIKE_ENV, **extra_env}
-    samples = []
+    out = subprocess.run(  # noqa: S603 - our own interpreter and a fixed probe
+        [sys.executable, "-c", IMPORT_PROBE.format(module=module)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+        env=env,
+    ).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def import_times(cases: Sequence[tuple[str, str, dict[str, str]]], *, runs: int) -> dict[str, float]:
+    """Median import time per case; the cases take turns in every round, so drift in the machine's
+    load falls on all of them alike."""
+    samples: dict[str, list[float]] = {label: [] for label, _, _ in cases}
     for _ in range(runs):
-        out = subprocess.run(  # noqa: S603 - our own interpreter and a fixed probe
-            [sys.executable, "-c", IMPORT_PROBE.format(module=module)],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=REPO_ROOT,
-            env=env,
-        ).stdout
-        samples.append(float(out.strip().splitlines()[-1]))
-    return statistics.median(samples)
+        for label, module, extra_env in cases:
+            samples[label].append(_import_once(module, extra_env))
+    return {label: statistics.median(values) for label, values in samples.items()}
 
 
 def per_turn_overhead(turns: int) -> list[float]:
@@ -78,7 +85,7 @@ def per_turn_overhead(turns: int) -> list[float]:
         def admit(self, client: str, session_id: str, tier: Any, *, tokens: int) -> Admission:
             return Admission(client, "2026-01-01", session_id, tokens, 10_000, 10)
 
-        def settle(self, admission: Admission, used: int) -> Admission:
+        def settle(self, admission: Admission, used: int, *, daily_tokens: int) -> Admission:
             return admission
 
         def release(self, admission: Admission) -> None:
@@ -164,18 +171,19 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=300)
     args = parser.parse_args()
 
-    boto3_ms = import_ms("boto3", runs=args.runs, extra_env={})
-    traced_ms = import_ms("lambda_src.handlers.chat", runs=args.runs, extra_env={})
-    untraced_ms = import_ms(
-        "lambda_src.handlers.chat", runs=args.runs, extra_env={"POWERTOOLS_TRACE_DISABLED": "true"}
-    )
-    rows = [
-        ("import boto3", boto3_ms),
-        ("import handler, X-Ray SDK subsegments on", traced_ms),
-        ("import handler, X-Ray SDK off (prod default)", untraced_ms),
+    cases = [
+        ("import boto3", "boto3", {}),
+        ("import handler, X-Ray SDK subsegments on", "lambda_src.handlers.chat", {}),
+        (
+            "import handler, X-Ray SDK off (prod default)",
+            "lambda_src.handlers.chat",
+            {"POWERTOOLS_TRACE_DISABLED": "true"},
+        ),
     ]
+    times = import_times(cases, runs=args.runs)
+    boto3_ms = times["import boto3"]
     print(f"import time, median of {args.runs} fresh interpreters (Python {sys.version.split()[0]}):")
-    for label, ms in rows:
+    for label, ms in times.items():
         print(f"  {label:46} {ms:7.1f} ms  ({ms / boto3_ms:.1f}x boto3)")
 
     durations = per_turn_overhead(args.turns)
