@@ -102,6 +102,27 @@ class LlmConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CustomDomain:
+    """A name for the chat page and API, with its Route 53 hosted zone (looked up by id: no lookups)."""
+
+    domain_name: str  # e.g. chat.example.com
+    hosted_zone_id: str
+    hosted_zone_name: str  # e.g. example.com
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeConfig:
+    """CloudFront and its web ACL (scope CLOUDFRONT, always in us-east-1)."""
+
+    rate_limit_per_ip_per_5_minutes: int
+    rate_limit_per_api_key_per_5_minutes: int
+    block_anonymous_ips: bool = False  # VPNs, Tor, hosting providers: on where abuse outweighs reach
+    max_chat_body_bytes: int = 8 * 1024
+    geo_allow_list: tuple[str, ...] = ()  # ISO country codes; empty allows every country
+    custom_domain: CustomDomain | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class QuotaTier:
     """Token and request allowances of one usage tier, enforced by the chat handler."""
 
@@ -136,7 +157,7 @@ class StageConfig:
     usage_plan: UsagePlanConfig
     # INFO would log request-validation details, which quote what the user sent.
     api_execution_log_level: apigw.MethodLoggingLevel
-    waf_rate_limit_per_5_minutes: int
+    edge: EdgeConfig
     # LLM
     llm: LlmConfig
     quota_tiers: tuple[QuotaTier, ...]
@@ -204,7 +225,7 @@ STAGES: Mapping[str, StageConfig] = {
         stage_throttle=Throttle(rate_limit=10, burst_limit=20),
         usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=2, burst_limit=5), quota_per_day=500),
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
-        waf_rate_limit_per_5_minutes=500,
+        edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=500, rate_limit_per_api_key_per_5_minutes=300),
         llm=_DEFAULT_LLM,
         quota_tiers=_TIERS,
         default_tier="free",
@@ -227,7 +248,7 @@ STAGES: Mapping[str, StageConfig] = {
         stage_throttle=Throttle(rate_limit=50, burst_limit=100),
         usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=5, burst_limit=10), quota_per_day=5_000),
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
-        waf_rate_limit_per_5_minutes=1_000,
+        edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=1_000, rate_limit_per_api_key_per_5_minutes=600),
         llm=_DEFAULT_LLM,
         quota_tiers=_TIERS,
         default_tier="free",
@@ -251,7 +272,11 @@ STAGES: Mapping[str, StageConfig] = {
         stage_throttle=Throttle(rate_limit=200, burst_limit=400),
         usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=10, burst_limit=20), quota_per_day=20_000),
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
-        waf_rate_limit_per_5_minutes=2_000,
+        edge=EdgeConfig(
+            rate_limit_per_ip_per_5_minutes=2_000,
+            rate_limit_per_api_key_per_5_minutes=1_200,
+            block_anonymous_ips=True,
+        ),
         llm=_DEFAULT_LLM,
         quota_tiers=_TIERS,
         default_tier="free",

@@ -103,9 +103,25 @@ class ServiceStack(cdk.Stack):
             )
 
         api = ChatApi(self, "Api", config=config, handler=chat.function)
-        RegionalWaf(
-            self, "Waf", stage=api.stage, rate_limit_per_5_minutes=config.waf_rate_limit_per_5_minutes
+        # Added by CloudFront to every /api/* request; the regional WAF refuses requests without it.
+        self.origin_verify = secretsmanager.Secret(
+            self,
+            "OriginVerify",
+            description=f"Chatbot {config.name}: header value CloudFront adds so the API accepts only it",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                exclude_punctuation=True, password_length=48
+            ),
         )
+        acknowledge(
+            self.origin_verify,
+            "AwsSolutions-SMG4",
+            "Rotating the origin-verify value means redeploying the web and service stacks together "
+            "(both read it by dynamic reference); done by hand as described in docs/operations.md.",
+        )
+        RegionalWaf(
+            self, "Waf", stage=api.stage, origin_verify_value=self.origin_verify.secret_value.unsafe_unwrap()
+        )
+        self.api = api.api
 
         operations = Operations(self, "Operations", config=config)
         operations.watch_function(chat.function, timeout_seconds=config.lambda_timeout_seconds)

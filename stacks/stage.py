@@ -9,7 +9,9 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.data_stack import DataStack
+from stacks.edge_stack import EdgeStack
 from stacks.service_stack import ServiceStack
+from stacks.web_stack import WebStack
 
 
 class ChatbotStage(cdk.Stage):
@@ -29,6 +31,22 @@ class ChatbotStage(cdk.Stage):
             data_key=self.data.key,
             llm_secret=self.data.llm_secret,
             description=f"Chatbot {config.name}: API, Lambda, WAF and alarms",
+        )
+        self.edge = EdgeStack(
+            self,
+            "ChatbotEdge",
+            config=config,
+            description=f"Chatbot {config.name}: CloudFront web ACL (us-east-1)",
+        )
+        self.web = WebStack(
+            self,
+            "ChatbotWeb",
+            config=config,
+            api=self.service.api,
+            origin_verify=self.service.origin_verify,
+            web_acl_arn=self.edge.web_acl.attr_arn,
+            certificate=self.edge.certificate,
+            description=f"Chatbot {config.name}: chat page, CloudFront",
         )
 
 

@@ -29,10 +29,17 @@ class SynthesizedStage:
     stage: ChatbotStage
     data: Template
     service: Template
+    edge: Template
+    web: Template
 
     @property
     def templates(self) -> dict[str, Any]:
-        return {"data": self.data.to_json(), "service": self.service.to_json()}
+        return {
+            "data": self.data.to_json(),
+            "service": self.service.to_json(),
+            "edge": self.edge.to_json(),
+            "web": self.web.to_json(),
+        }
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +57,8 @@ def synthesized(app: cdk.App) -> dict[str, SynthesizedStage]:
             stage=stage,
             data=Template.from_stack(stage.data),
             service=Template.from_stack(stage.service),
+            edge=Template.from_stack(stage.edge),
+            web=Template.from_stack(stage.web),
         )
         for name, stage in stages.items()
     }

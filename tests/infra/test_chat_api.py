@@ -135,11 +135,17 @@ def test_access_log_is_one_json_object_per_request(stage: SynthesizedStage) -> N
     assert "ApiAccessLogs" in json.dumps(props["AccessLogSetting"]["DestinationArn"])
 
 
-def test_regional_waf_guards_the_stage(stage: SynthesizedStage) -> None:
+def test_regional_waf_admits_only_cloudfront_and_runs_the_managed_baseline(stage: SynthesizedStage) -> None:
     stage_id, _ = _stage(stage)
     acl_id, acl = only_resource(stage.service, "AWS::WAFv2::WebACL")
     props = acl["Properties"]
     assert props["Scope"] == "REGIONAL"
+    first = min(props["Rules"], key=lambda r: r["Priority"])
+    assert first["Name"] == "RequireCloudFrontOriginHeader"
+    assert first["Action"] == {"Block": {}}
+    match = first["Statement"]["NotStatement"]["Statement"]["ByteMatchStatement"]
+    assert match["FieldToMatch"] == {"SingleHeader": {"Name": "x-origin-verify"}}
+    assert "{{resolve:secretsmanager:" in json.dumps(match["SearchString"])
     managed = [
         r["Statement"]["ManagedRuleGroupStatement"]["Name"]
         for r in props["Rules"]
@@ -153,9 +159,8 @@ def test_regional_waf_guards_the_stage(stage: SynthesizedStage) -> None:
     ]
     counted = {o["Name"] for o in common["RuleActionOverrides"] if o["ActionToUse"] == {"Count": {}}}
     assert {"CrossSiteScripting_BODY", "GenericLFI_BODY", "GenericRFI_BODY"} <= counted
-    (rate_rule,) = [r for r in props["Rules"] if "RateBasedStatement" in r["Statement"]]
-    assert rate_rule["Statement"]["RateBasedStatement"]["Limit"] == stage.config.waf_rate_limit_per_5_minutes
-    assert rate_rule["Action"] == {"Block": {}}
+    # Behind CloudFront every request comes from an edge address: per-IP limits live at the edge.
+    assert not any("RateBasedStatement" in r["Statement"] for r in props["Rules"])
     _, association = only_resource(stage.service, "AWS::WAFv2::WebACLAssociation")
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     assert stage_id in json.dumps(association["Properties"]["ResourceArn"])

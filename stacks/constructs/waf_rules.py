@@ -1,0 +1,129 @@
+"""Building blocks of the two web ACLs (regional on the API, CLOUDFRONT at the edge)."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_wafv2 as wafv2
+
+# Chat messages legitimately contain code, file paths, URLs and HTML: these body rules of the Common
+# Rule Set would block ordinary questions. They count instead; replies are JSON text, never HTML, and
+# the body is validated against the request model.
+COUNTED_BODY_RULES = {
+    "AWSManagedRulesCommonRuleSet": (
+        "CrossSiteScripting_BODY",
+        "GenericLFI_BODY",
+        "GenericRFI_BODY",
+        "EC2MetaDataSSRF_BODY",
+        "SizeRestrictions_BODY",  # the edge ACL has its own, route-aware body-size rule
+    ),
+    # Users ask chatbots about SQL; a question that quotes a query is not an injection into our store.
+    "AWSManagedRulesSQLiRuleSet": ("SQLi_BODY",),
+}
+
+
+def visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
+    )
+
+
+def managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+    overrides = [
+        wafv2.CfnWebACL.RuleActionOverrideProperty(
+            name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+        )
+        for rule in COUNTED_BODY_RULES.get(name, ())
+    ]
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS", name=name, rule_action_overrides=overrides or None
+            )
+        ),
+        visibility_config=visibility(name),
+    )
+
+
+def block(
+    name: str, priority: int, statement: wafv2.CfnWebACL.StatementProperty
+) -> wafv2.CfnWebACL.RuleProperty:
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        statement=statement,
+        visibility_config=visibility(name),
+    )
+
+
+def rate_per_ip(limit: int) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(aggregate_key_type="IP", limit=limit)
+    )
+
+
+def rate_per_header(header: str, limit: int) -> wafv2.CfnWebACL.StatementProperty:
+    """Requests without the header are not counted by this rule (the per-IP rule covers them)."""
+    return wafv2.CfnWebACL.StatementProperty(
+        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+            aggregate_key_type="CUSTOM_KEYS",
+            limit=limit,
+            custom_keys=[
+                wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty(
+                    header=wafv2.CfnWebACL.RateLimitHeaderProperty(
+                        name=header,
+                        text_transformations=[
+                            wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                        ],
+                    )
+                )
+            ],
+        )
+    )
+
+
+def header_equals(header: str, value: str) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": header}),
+            positional_constraint="EXACTLY",
+            search_string=value,
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+        )
+    )
+
+
+def path_starts_with(prefix: str) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+            positional_constraint="STARTS_WITH",
+            search_string=prefix,
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+        )
+    )
+
+
+def body_larger_than(size: int) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(body={"OversizeHandling": "MATCH"}),
+            comparison_operator="GT",
+            size=size,
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+        )
+    )
+
+
+def all_of(*statements: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(statements=list(statements))
+    )
+
+
+def negate(statement: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=statement)
+    )

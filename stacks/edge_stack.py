@@ -1,0 +1,99 @@
+"""What CloudFront needs from us-east-1: the CLOUDFRONT-scope web ACL with its logs, and the
+certificate of the optional custom domain. The other stacks read them through cross-region references."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constructs import waf_rules
+
+EDGE_REGION = "us-east-1"
+EDGE_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+)
+ANONYMOUS_IP_RULE_GROUP = "AWSManagedRulesAnonymousIpList"
+API_KEY_HEADER = "x-api-key"
+REDACTED_HEADERS = ("x-api-key", "authorization", "cookie")
+
+
+class EdgeStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=cdk.Environment(account=config.account, region=EDGE_REGION),
+            **kwargs,
+        )
+        edge = config.edge
+        groups = [*EDGE_MANAGED_RULE_GROUPS, *([ANONYMOUS_IP_RULE_GROUP] if edge.block_anonymous_ips else [])]
+        rules = [waf_rules.managed_rule(name, n) for n, name in enumerate(groups)]
+        rules += [
+            waf_rules.block(
+                "RateLimitPerIp", len(rules), waf_rules.rate_per_ip(edge.rate_limit_per_ip_per_5_minutes)
+            ),
+            waf_rules.block(
+                "RateLimitPerApiKey",
+                len(rules) + 1,
+                waf_rules.rate_per_header(API_KEY_HEADER, edge.rate_limit_per_api_key_per_5_minutes),
+            ),
+            waf_rules.block(
+                "ChatBodyTooLarge",
+                len(rules) + 2,
+                waf_rules.all_of(
+                    waf_rules.path_starts_with("/api/chat"),
+                    waf_rules.body_larger_than(edge.max_chat_body_bytes),
+                ),
+            ),
+        ]
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="CLOUDFRONT",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=waf_rules.visibility("ChatEdgeWaf"),
+            rules=rules,
+        )
+        # WAF delivers only to log groups whose name starts with aws-waf-logs-.
+        self.waf_logs = logs.LogGroup(
+            self,
+            "WafLogs",
+            log_group_name=f"aws-waf-logs-{self.stack_name}",
+            retention=config.log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "WafLogging",
+            resource_arn=self.web_acl.attr_arn,
+            log_destination_configs=[self.waf_logs.log_group_arn],
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+                for header in REDACTED_HEADERS
+            ],
+        )
+
+        self.certificate: acm.ICertificate | None = None
+        if edge.custom_domain is not None:
+            zone = route53.HostedZone.from_hosted_zone_attributes(
+                self,
+                "Zone",
+                hosted_zone_id=edge.custom_domain.hosted_zone_id,
+                zone_name=edge.custom_domain.hosted_zone_name,
+            )
+            self.certificate = acm.Certificate(
+                self,
+                "Certificate",
+                domain_name=edge.custom_domain.domain_name,
+                validation=acm.CertificateValidation.from_dns(zone),
+            )

@@ -1,0 +1,175 @@
+"""The chat page and the one public entry point: S3 (private, OAC) behind CloudFront, with /api/*
+routed to the stage's API Gateway, security headers, access logs and the edge web ACL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as targets
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constructs.regional_waf import ORIGIN_VERIFY_HEADER
+from stacks.nag import acknowledge
+
+# The page talks only to its own origin; nothing inline, no third-party script, style or frame.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+class WebStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        api: apigw.RestApi,
+        origin_verify: secretsmanager.ISecret,
+        web_acl_arn: str,
+        certificate: acm.ICertificate | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,  # CloudFront standard logs write with ACLs
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(config.log_retention_days))],
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            auto_delete_objects=False,
+        )
+        self.site_bucket = s3.Bucket(
+            self,
+            "Site",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix="s3/site/",
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+
+        headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            comment=f"Chatbot {config.name}: HSTS, CSP, nosniff, frame and referrer policy",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=cdk.Duration.days(730),
+                    include_subdomains=True,
+                    preload=True,
+                    override=True,
+                ),
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=CONTENT_SECURITY_POLICY, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+                    override=True,
+                ),
+            ),
+        )
+        # CloudFront forwards Authorization only if it is part of the cache key; with every TTL at 0
+        # nothing is cached, and the key headers are what lets both credentials reach the API.
+        api_cache = cloudfront.CachePolicy(
+            self,
+            "ApiNoCache",
+            comment="API: never cached; carries x-api-key and Authorization to the origin",
+            default_ttl=cdk.Duration.seconds(0),
+            min_ttl=cdk.Duration.seconds(0),
+            max_ttl=cdk.Duration.seconds(1),
+            header_behavior=cloudfront.CacheHeaderBehavior.allow_list("x-api-key", "Authorization"),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+        )
+        api_origin = origins.HttpOrigin(
+            f"{api.rest_api_id}.execute-api.{self.region}.{self.url_suffix}",
+            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            # A dynamic reference: CloudFormation reads the value at deploy time; no template holds it.
+            custom_headers={ORIGIN_VERIFY_HEADER: origin_verify.secret_value.unsafe_unwrap()},
+        )
+        domain = config.edge.custom_domain
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment=f"Chatbot {config.name}",
+            default_root_object="index.html",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(self.site_bucket),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                response_headers_policy=headers,
+            ),
+            additional_behaviors={
+                "/api/*": cloudfront.BehaviorOptions(
+                    origin=api_origin,
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                    cache_policy=api_cache,
+                    origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    response_headers_policy=headers,
+                )
+            },
+            web_acl_id=web_acl_arn,
+            enable_logging=True,
+            log_bucket=self.log_bucket,
+            log_file_prefix="cloudfront/",
+            geo_restriction=cloudfront.GeoRestriction.allowlist(*config.edge.geo_allow_list)
+            if config.edge.geo_allow_list
+            else None,
+            domain_names=[domain.domain_name] if domain else None,
+            certificate=certificate,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+        )
+        if not config.edge.geo_allow_list:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR1",
+                "The stage's edge config allows every country (geo_allow_list is empty); set it in "
+                "stacks/config.py to restrict viewers by country.",
+            )
+        if domain is None:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR4",
+                "Without a custom domain CloudFront serves its default *.cloudfront.net certificate, whose "
+                "minimum protocol AWS fixes; a custom_domain in config enforces TLSv1.2_2021.",
+            )
+        else:
+            zone = route53.HostedZone.from_hosted_zone_attributes(
+                self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.hosted_zone_name
+            )
+            alias = route53.RecordTarget.from_alias(targets.CloudFrontTarget(self.distribution))
+            route53.ARecord(self, "Alias", zone=zone, record_name=domain.domain_name, target=alias)
+            route53.AaaaRecord(self, "AliasIpv6", zone=zone, record_name=domain.domain_name, target=alias)
+
+        cdk.CfnOutput(
+            self,
+            "SiteUrl",
+            value=f"https://{domain.domain_name if domain else self.distribution.distribution_domain_name}",
+        )
+        cdk.CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
+        cdk.CfnOutput(self, "SiteBucketName", value=self.site_bucket.bucket_name)

@@ -1,0 +1,184 @@
+"""CloudFront in front, its web ACL in us-east-1, the private site bucket, and the API behind /api/*."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from stacks.config import STAGES, CustomDomain, EdgeConfig
+from stacks.edge_stack import EDGE_MANAGED_RULE_GROUPS, REDACTED_HEADERS
+from stacks.stage import build_stages
+from tests.infra.conftest import SynthesizedStage, cdk_context, only_resource
+
+
+def _distribution(stage: SynthesizedStage) -> dict[str, Any]:
+    return only_resource(stage.web, "AWS::CloudFront::Distribution")[1]["Properties"]["DistributionConfig"]
+
+
+def _rules(stage: SynthesizedStage) -> dict[str, dict[str, Any]]:
+    _, acl = only_resource(stage.edge, "AWS::WAFv2::WebACL")
+    assert acl["Properties"]["Scope"] == "CLOUDFRONT"
+    return {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
+
+
+def test_the_edge_web_acl_lives_in_us_east_1(stage: SynthesizedStage) -> None:
+    assert stage.stage.edge.region == "us-east-1"
+    web_acl = _distribution(stage)["WebACLId"]["Fn::GetStackOutput"]
+    assert web_acl["Region"] == "us-east-1"
+    assert web_acl["StackName"] == stage.stage.edge.stack_name
+
+
+def test_the_edge_runs_the_managed_rule_groups_and_anonymous_ips_per_config(stage: SynthesizedStage) -> None:
+    rules = _rules(stage)
+    managed = {n for n, r in rules.items() if "ManagedRuleGroupStatement" in r["Statement"]}
+    expected = set(EDGE_MANAGED_RULE_GROUPS) | (
+        {"AWSManagedRulesAnonymousIpList"} if stage.config.edge.block_anonymous_ips else set()
+    )
+    assert managed == expected
+
+
+def test_the_edge_limits_rates_per_ip_and_per_api_key(stage: SynthesizedStage) -> None:
+    rules = _rules(stage)
+    per_ip = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
+    assert (per_ip["AggregateKeyType"], per_ip["Limit"]) == (
+        "IP",
+        stage.config.edge.rate_limit_per_ip_per_5_minutes,
+    )
+    per_key = rules["RateLimitPerApiKey"]["Statement"]["RateBasedStatement"]
+    assert per_key["Limit"] == stage.config.edge.rate_limit_per_api_key_per_5_minutes
+    assert per_key["CustomKeys"][0]["Header"]["Name"] == "x-api-key"
+    assert rules["RateLimitPerIp"]["Action"] == rules["RateLimitPerApiKey"]["Action"] == {"Block": {}}
+
+
+def test_the_edge_refuses_oversized_chat_bodies(stage: SynthesizedStage) -> None:
+    statements = _rules(stage)["ChatBodyTooLarge"]["Statement"]["AndStatement"]["Statements"]
+    path = statements[0]["ByteMatchStatement"]
+    size = statements[1]["SizeConstraintStatement"]
+    assert (path["SearchString"], path["PositionalConstraint"]) == ("/api/chat", "STARTS_WITH")
+    assert (size["ComparisonOperator"], size["Size"]) == ("GT", stage.config.edge.max_chat_body_bytes)
+
+
+def test_waf_logs_go_to_an_aws_waf_logs_group_with_credentials_redacted(stage: SynthesizedStage) -> None:
+    _, logging = only_resource(stage.edge, "AWS::WAFv2::LoggingConfiguration")
+    redacted = {field["SingleHeader"]["Name"] for field in logging["Properties"]["RedactedFields"]}
+    assert redacted == set(REDACTED_HEADERS) == {"x-api-key", "authorization", "cookie"}
+    _, group = only_resource(stage.edge, "AWS::Logs::LogGroup")
+    assert group["Properties"]["LogGroupName"].startswith("aws-waf-logs-")
+    assert group["Properties"]["RetentionInDays"] == stage.config.log_retention_days
+
+
+def test_the_site_bucket_is_private_ssl_only_versioned_and_logged(stage: SynthesizedStage) -> None:
+    buckets = stage.web.find_resources("AWS::S3::Bucket")
+    (site,) = [b for logical_id, b in buckets.items() if logical_id.startswith("Site")]
+    props = site["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert "AccessLogs" in json.dumps(props["LoggingConfiguration"]["DestinationBucketName"])
+    policies = json.dumps(stage.web.find_resources("AWS::S3::BucketPolicy"))
+    assert '"aws:SecureTransport": "false"' in policies
+
+
+def test_the_page_is_served_through_origin_access_control(stage: SynthesizedStage) -> None:
+    stage.web.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
+    s3_origin = next(o for o in _distribution(stage)["Origins"] if "S3OriginConfig" in o)
+    assert "OriginAccessControlId" in s3_origin
+    assert s3_origin["S3OriginConfig"].get("OriginAccessIdentity", "") == ""
+
+
+def test_viewers_are_redirected_to_https_and_get_security_headers(stage: SynthesizedStage) -> None:
+    config = _distribution(stage)
+    behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    assert {b["ViewerProtocolPolicy"] for b in behaviors} == {"redirect-to-https"}
+    _, policy = only_resource(stage.web, "AWS::CloudFront::ResponseHeadersPolicy")
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
+    csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert headers["ContentTypeOptions"]["Override"] is True
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+
+
+def test_api_requests_reach_api_gateway_uncached_with_their_credentials(stage: SynthesizedStage) -> None:
+    config = _distribution(stage)
+    (api,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
+    assert set(api["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    assert api["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
+    _, cache = only_resource(stage.web, "AWS::CloudFront::CachePolicy")
+    cache_config = cache["Properties"]["CachePolicyConfig"]
+    assert (cache_config["DefaultTTL"], cache_config["MinTTL"]) == (0, 0)
+    headers = cache_config["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"]
+    assert set(headers) == {"x-api-key", "Authorization"}
+    api_origin = next(o for o in config["Origins"] if o["Id"] == api["TargetOriginId"])
+    assert "execute-api" in json.dumps(api_origin["DomainName"])
+    assert api_origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+
+
+def test_the_origin_verify_header_is_a_dynamic_reference_never_a_value(stage: SynthesizedStage) -> None:
+    origin_headers = [h for o in _distribution(stage)["Origins"] for h in o.get("OriginCustomHeaders", [])]
+    (header,) = origin_headers
+    assert header["HeaderName"] == "x-origin-verify"
+    assert "{{resolve:secretsmanager:" in json.dumps(header["HeaderValue"])
+    _, secret = only_resource(stage.service, "AWS::SecretsManager::Secret")
+    assert "GenerateSecretString" in secret["Properties"]
+    assert "SecretString" not in secret["Properties"]
+
+
+def test_cloudfront_access_logs_are_written(stage: SynthesizedStage) -> None:
+    logging = _distribution(stage)["Logging"]
+    assert "AccessLogs" in json.dumps(logging["Bucket"])
+    assert logging["Prefix"] == "cloudfront/"
+
+
+@pytest.fixture(scope="module")
+def with_domain_and_geo() -> tuple[Template, Template]:
+    edge = dataclasses.replace(
+        STAGES["prod"].edge,
+        geo_allow_list=("DE", "FR"),
+        custom_domain=CustomDomain(
+            domain_name="chat.example.com", hosted_zone_id="Z123456ABCDEFG", hosted_zone_name="example.com"
+        ),
+    )
+    app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
+    stage = build_stages(app, [dataclasses.replace(STAGES["prod"], region="eu-west-1", edge=edge)])["prod"]
+    return Template.from_stack(stage.edge), Template.from_stack(stage.web)
+
+
+def test_a_custom_domain_gets_a_us_east_1_certificate_tls_1_2_and_alias_records(
+    with_domain_and_geo: tuple[Template, Template],
+) -> None:
+    edge, web = with_domain_and_geo
+    edge.has_resource_properties("AWS::CertificateManager::Certificate", {"DomainName": "chat.example.com"})
+    config = web.find_resources("AWS::CloudFront::Distribution")
+    (distribution,) = config.values()
+    dc = distribution["Properties"]["DistributionConfig"]
+    assert dc["Aliases"] == ["chat.example.com"]
+    assert dc["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert dc["ViewerCertificate"]["AcmCertificateArn"]["Fn::GetStackOutput"]["Region"] == "us-east-1"
+    assert {r["Properties"]["Type"] for r in web.find_resources("AWS::Route53::RecordSet").values()} == {
+        "A",
+        "AAAA",
+    }
+
+
+def test_geo_restriction_follows_config(with_domain_and_geo: tuple[Template, Template]) -> None:
+    _, web = with_domain_and_geo
+    (distribution,) = web.find_resources("AWS::CloudFront::Distribution").values()
+    geo = distribution["Properties"]["DistributionConfig"]["Restrictions"]["GeoRestriction"]
+    assert geo == {"Locations": ["DE", "FR"], "RestrictionType": "whitelist"}
+
+
+def test_edge_config_reaches_every_stage() -> None:
+    assert all(isinstance(config.edge, EdgeConfig) for config in STAGES.values())
