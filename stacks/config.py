@@ -45,12 +45,6 @@ class Throttle:
 
 
 @dataclass(frozen=True, kw_only=True)
-class UsagePlanConfig:
-    throttle: Throttle
-    quota_per_day: int
-
-
-@dataclass(frozen=True, kw_only=True)
 class ProviderConfig:
     """One model at one provider. ``openai``: any OpenAI-compatible chat-completions API, keyed by the
     stage's LLM secret. ``bedrock``: Amazon Bedrock's Converse API in the stage's region, by IAM."""
@@ -123,10 +117,13 @@ class EdgeConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class QuotaTier:
-    """Token and request allowances of one usage tier, enforced by the chat handler."""
+class UsageTier:
+    """One tier of clients: an API Gateway usage plan (throttle, requests per day) and the token and
+    per-session allowances the chat handler enforces. Keys are issued per tier (scripts/issue_api_key.py)."""
 
     name: str
+    throttle: Throttle
+    requests_per_day: int
     daily_tokens: int
     session_requests_per_day: int
 
@@ -154,14 +151,13 @@ class StageConfig:
     termination_protection: bool
     # API
     stage_throttle: Throttle
-    usage_plan: UsagePlanConfig
     # INFO would log request-validation details, which quote what the user sent.
     api_execution_log_level: apigw.MethodLoggingLevel
     edge: EdgeConfig
     # LLM
     llm: LlmConfig
-    quota_tiers: tuple[QuotaTier, ...]
-    default_tier: str
+    tiers: tuple[UsageTier, ...]
+    default_tier: str  # the plan of the stage's first API key, and of any client without a profile
     idempotency_ttl_seconds: int = 3600
     # Operations
     alarm_emails: tuple[str, ...] = field(default_factory=tuple)
@@ -181,8 +177,10 @@ class StageConfig:
             raise ValueError(f"{self.name}: max_message_chars out of range")
         if self.log_retention_days not in _RETENTION_BY_DAYS:
             raise ValueError(f"{self.name}: log_retention_days must be one of {sorted(_RETENTION_BY_DAYS)}")
-        if self.default_tier not in {t.name for t in self.quota_tiers}:
-            raise ValueError(f"{self.name}: default_tier must name one of quota_tiers")
+        if self.default_tier not in {t.name for t in self.tiers}:
+            raise ValueError(f"{self.name}: default_tier must name one of tiers")
+        if len({t.name for t in self.tiers}) != len(self.tiers):
+            raise ValueError(f"{self.name}: tier names must be unique")
         if self.history_turns < 0:
             raise ValueError(f"{self.name}: history_turns must not be negative")
 
@@ -202,9 +200,27 @@ _BEDROCK = ProviderConfig(name="bedrock", kind="bedrock", model="amazon.nova-lit
 _DEFAULT_LLM = LlmConfig(providers=(_OPENAI, _BEDROCK), max_output_tokens=512, timeout_seconds=21.0)
 
 _TIERS = (
-    QuotaTier(name="free", daily_tokens=20_000, session_requests_per_day=50),
-    QuotaTier(name="standard", daily_tokens=200_000, session_requests_per_day=200),
-    QuotaTier(name="premium", daily_tokens=2_000_000, session_requests_per_day=1_000),
+    UsageTier(
+        name="free",
+        throttle=Throttle(rate_limit=2, burst_limit=5),
+        requests_per_day=1_000,
+        daily_tokens=20_000,
+        session_requests_per_day=50,
+    ),
+    UsageTier(
+        name="standard",
+        throttle=Throttle(rate_limit=5, burst_limit=10),
+        requests_per_day=10_000,
+        daily_tokens=200_000,
+        session_requests_per_day=200,
+    ),
+    UsageTier(
+        name="premium",
+        throttle=Throttle(rate_limit=20, burst_limit=40),
+        requests_per_day=100_000,
+        daily_tokens=2_000_000,
+        session_requests_per_day=1_000,
+    ),
 )
 
 STAGES: Mapping[str, StageConfig] = {
@@ -223,11 +239,10 @@ STAGES: Mapping[str, StageConfig] = {
         deletion_protection=False,
         termination_protection=False,
         stage_throttle=Throttle(rate_limit=10, burst_limit=20),
-        usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=2, burst_limit=5), quota_per_day=500),
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=500, rate_limit_per_api_key_per_5_minutes=300),
         llm=_DEFAULT_LLM,
-        quota_tiers=_TIERS,
+        tiers=_TIERS,
         default_tier="free",
         alarm_emails=(),
     ),
@@ -246,11 +261,10 @@ STAGES: Mapping[str, StageConfig] = {
         deletion_protection=False,
         termination_protection=False,
         stage_throttle=Throttle(rate_limit=50, burst_limit=100),
-        usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=5, burst_limit=10), quota_per_day=5_000),
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=1_000, rate_limit_per_api_key_per_5_minutes=600),
         llm=_DEFAULT_LLM,
-        quota_tiers=_TIERS,
+        tiers=_TIERS,
         default_tier="free",
         alarm_emails=("chatbot-oncall-staging@example.com",),  # placeholder
     ),
@@ -270,7 +284,6 @@ STAGES: Mapping[str, StageConfig] = {
         deletion_protection=True,
         termination_protection=True,
         stage_throttle=Throttle(rate_limit=200, burst_limit=400),
-        usage_plan=UsagePlanConfig(throttle=Throttle(rate_limit=10, burst_limit=20), quota_per_day=20_000),
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         edge=EdgeConfig(
             rate_limit_per_ip_per_5_minutes=2_000,
@@ -278,7 +291,7 @@ STAGES: Mapping[str, StageConfig] = {
             block_anonymous_ips=True,
         ),
         llm=_DEFAULT_LLM,
-        quota_tiers=_TIERS,
+        tiers=_TIERS,
         default_tier="free",
         alarm_emails=("chatbot-oncall@example.com",),  # placeholder
     ),

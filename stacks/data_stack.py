@@ -34,3 +34,5 @@ class DataStack(cdk.Stack):
         self.llm_secret = LlmApiKeySecret(
             self, "LlmApiKey", key=self.key, removal_policy=config.removal_policy
         ).secret
+        cdk.CfnOutput(self, "ConversationTableName", value=self.conversations.table.table_name)
+        cdk.CfnOutput(self, "LlmSecretArn", value=self.llm_secret.secret_arn)

@@ -48,7 +48,7 @@ def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str | 
                     "daily_tokens": t.daily_tokens,
                     "session_requests": t.session_requests_per_day,
                 }
-                for t in config.quota_tiers
+                for t in config.tiers
             ]
         ),
         "DEFAULT_TIER": config.default_tier,

@@ -149,3 +149,10 @@ class ServiceStack(cdk.Stack):
             description="aws apigateway get-api-key --include-value --api-key <id> prints the key",
         )
         cdk.CfnOutput(self, "AlarmTopicArn", value=operations.topic.topic_arn)
+        for tier, plan in api.usage_plans.items():
+            cdk.CfnOutput(
+                self,
+                f"UsagePlan{tier.capitalize()}",
+                value=plan.usage_plan_id,
+                description=f"usage plan of the {tier} tier (scripts/issue_api_key.py)",
+            )

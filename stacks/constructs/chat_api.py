@@ -148,19 +148,22 @@ class ChatApi(Construct):
                 "returns only the deployed version and touches no data.",
             )
 
-        self.usage_plan = self.api.add_usage_plan(
-            "UsagePlan",
-            description=f"Default tier of the {config.name} chatbot API",
-            throttle=apigw.ThrottleSettings(
-                rate_limit=config.usage_plan.throttle.rate_limit,
-                burst_limit=config.usage_plan.throttle.burst_limit,
-            ),
-            quota=apigw.QuotaSettings(limit=config.usage_plan.quota_per_day, period=apigw.Period.DAY),
-            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.stage)],
-        )
-        # API Gateway generates the key value at deploy time; it never appears in a template.
+        self.usage_plans = {
+            tier.name: self.api.add_usage_plan(
+                f"UsagePlan{tier.name.capitalize()}",
+                description=f"{tier.name} tier of the {config.name} chatbot API",
+                throttle=apigw.ThrottleSettings(
+                    rate_limit=tier.throttle.rate_limit, burst_limit=tier.throttle.burst_limit
+                ),
+                quota=apigw.QuotaSettings(limit=tier.requests_per_day, period=apigw.Period.DAY),
+                api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.stage)],
+            )
+            for tier in config.tiers
+        }
+        # API Gateway generates the key value at deploy time; it never appears in a template. More
+        # keys, in any tier, come from scripts/issue_api_key.py.
         self.default_key = self.api.add_api_key("DefaultClientKey", description="First client of the API")
-        self.usage_plan.add_api_key(self.default_key)
+        self.usage_plans[config.default_tier].add_api_key(self.default_key)
 
     def _json_error_responses(self) -> None:
         """Answer gateway-level errors as JSON that says what was wrong, never an HTML page."""

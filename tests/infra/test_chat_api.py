@@ -80,18 +80,36 @@ def test_gateway_errors_are_json_that_never_quote_the_request(stage: Synthesized
     assert "message" in bad_body["details"]
 
 
-def test_usage_plan_is_bound_to_the_stage_with_configured_throttle_and_quota(stage: SynthesizedStage) -> None:
+def test_each_tier_has_a_usage_plan_bound_to_the_stage_with_its_throttle_and_quota(
+    stage: SynthesizedStage,
+) -> None:
     stage_id, _ = _stage(stage)
-    _, plan = only_resource(stage.service, "AWS::ApiGateway::UsagePlan")
-    props = plan["Properties"]
-    assert props["ApiStages"][0]["Stage"] == {"Ref": stage_id}
-    plan_config = stage.config.usage_plan
-    assert props["Throttle"] == {
-        "RateLimit": plan_config.throttle.rate_limit,
-        "BurstLimit": plan_config.throttle.burst_limit,
+    plans = {
+        plan["Properties"]["Description"].split(" tier")[0]: plan["Properties"]
+        for plan in stage.service.find_resources("AWS::ApiGateway::UsagePlan").values()
     }
-    assert props["Quota"] == {"Limit": plan_config.quota_per_day, "Period": "DAY"}
-    stage.service.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
+    assert set(plans) == {tier.name for tier in stage.config.tiers}
+    for tier in stage.config.tiers:
+        props = plans[tier.name]
+        assert props["ApiStages"][0]["Stage"] == {"Ref": stage_id}
+        assert props["Throttle"] == {
+            "RateLimit": tier.throttle.rate_limit,
+            "BurstLimit": tier.throttle.burst_limit,
+        }
+        assert props["Quota"] == {"Limit": tier.requests_per_day, "Period": "DAY"}
+
+
+def test_the_first_api_key_is_on_the_default_tier(stage: SynthesizedStage) -> None:
+    (plan_key,) = stage.service.find_resources("AWS::ApiGateway::UsagePlanKey").values()
+    plan_id = plan_key["Properties"]["UsagePlanId"]["Ref"]
+    plan = stage.service.to_json()["Resources"][plan_id]
+    assert plan["Properties"]["Description"].startswith(f"{stage.config.default_tier} tier")
+
+
+def test_tier_plans_are_stack_outputs_for_the_key_script(stage: SynthesizedStage) -> None:
+    outputs = stage.service.to_json()["Outputs"]
+    for tier in stage.config.tiers:
+        assert f"UsagePlan{tier.name.capitalize()}" in outputs
 
 
 def test_api_key_value_is_generated_by_api_gateway(stage: SynthesizedStage) -> None:
