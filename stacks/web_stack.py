@@ -13,9 +13,11 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from scripts.build_web import DEFAULT_OUT, build_site
 from stacks.config import StageConfig
 from stacks.constructs.regional_waf import ORIGIN_VERIFY_HEADER
 from stacks.nag import acknowledge
@@ -166,6 +168,8 @@ class WebStack(cdk.Stack):
             route53.ARecord(self, "Alias", zone=zone, record_name=domain.domain_name, target=alias)
             route53.AaaaRecord(self, "AliasIpv6", zone=zone, record_name=domain.domain_name, target=alias)
 
+        self._deploy_page()
+
         cdk.CfnOutput(
             self,
             "SiteUrl",
@@ -173,3 +177,68 @@ class WebStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
         cdk.CfnOutput(self, "SiteBucketName", value=self.site_bucket.bucket_name)
+
+    def _deploy_page(self) -> None:
+        """Hashed assets first (a year, immutable), then index.html (never cached), then invalidate the
+        entry only: a viewer never gets an index that points at assets not yet uploaded."""
+        build_site(out=DEFAULT_OUT)
+        assets = s3deploy.BucketDeployment(
+            self,
+            "PageAssets",
+            sources=[s3deploy.Source.asset(str(DEFAULT_OUT / "assets"))],
+            destination_bucket=self.site_bucket,
+            destination_key_prefix="assets/",
+            cache_control=[
+                s3deploy.CacheControl.set_public(),
+                s3deploy.CacheControl.max_age(cdk.Duration.days(365)),
+                s3deploy.CacheControl.immutable(),
+            ],
+            prune=False,  # pages still open in browsers keep the assets they were built with
+        )
+        entry = s3deploy.BucketDeployment(
+            self,
+            "PageEntry",
+            sources=[s3deploy.Source.asset(str(DEFAULT_OUT / "entry"))],
+            destination_bucket=self.site_bucket,
+            cache_control=[s3deploy.CacheControl.no_cache()],
+            prune=False,
+            distribution=self.distribution,
+            distribution_paths=["/", "/index.html"],
+        )
+        entry.node.add_dependency(assets)
+        self._acknowledge_deployment_handler()
+
+    def _acknowledge_deployment_handler(self) -> None:
+        """The copy function CDK adds for BucketDeployment: runs only during deploys, on CDK's code."""
+        handler = next(c for c in self.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+        role = handler.node.find_child("ServiceRole")
+        policy = role.node.find_child("DefaultPolicy")
+        why = "CDK's BucketDeployment copy function, invoked by CloudFormation only while the page deploys"
+        # How the staged-asset bucket's ARN is written depends on a feature flag (set in cdk.json).
+        literal = cdk.FeatureFlags.of(self).is_enabled("@aws-cdk/core:enablePartitionLiterals")
+        partition = "aws" if literal else "<AWS::Partition>"
+        acknowledge(
+            role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            f"{why}; the AWS-managed basic role only lets it write its own logs.",
+        )
+        for finding in (
+            "Action::s3:Abort*",
+            "Action::s3:DeleteObject*",
+            "Action::s3:GetBucket*",
+            "Action::s3:GetObject*",
+            "Action::s3:List*",
+            "Resource::<SiteE53D7754.Arn>/*",
+            f"Resource::arn:{partition}:s3:::cdk-hnb659fds-assets-{self.account}-{self.region}/*",
+            "Resource::*",
+        ):
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[{finding}]",
+                f"{why}: CDK grants it read on the staged asset, write on the site bucket's objects and "
+                "CloudFront invalidation, which supports no resource-level permissions.",
+            )
+        for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
+            acknowledge(handler, rule, f"{why}; its runtime is chosen and updated by aws-cdk-lib.")
+        acknowledge(handler, "Serverless-LambdaDLQ", f"{why}; a failure fails the deploy, which rolls back.")
+        acknowledge(handler, "Serverless-LambdaTracing", f"{why}; a deploy step, never part of a request.")

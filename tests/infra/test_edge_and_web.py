@@ -182,3 +182,29 @@ def test_geo_restriction_follows_config(with_domain_and_geo: tuple[Template, Tem
 
 def test_edge_config_reaches_every_stage() -> None:
     assert all(isinstance(config.edge, EdgeConfig) for config in STAGES.values())
+
+
+def test_hashed_assets_are_cached_for_a_year_and_the_entry_never(stage: SynthesizedStage) -> None:
+    deployments = stage.web.find_resources("Custom::CDKBucketDeployment")
+    by_prefix = {
+        d["Properties"].get("DestinationBucketKeyPrefix", ""): d["Properties"] for d in deployments.values()
+    }
+    assets, entry = by_prefix["assets/"], by_prefix[""]
+    assert assets["SystemMetadata"]["cache-control"] == "public, max-age=31536000, immutable"
+    assert entry["SystemMetadata"]["cache-control"] == "no-cache"
+    assert assets["Prune"] is False
+    assert entry["Prune"] is False
+    assert sorted(entry["DistributionPaths"]) == ["/", "/index.html"]
+    assert "DistributionPaths" not in assets
+
+
+def test_the_built_page_references_only_hashed_assets(tmp_path: Any) -> None:
+    from scripts.build_web import build_site
+
+    hashed = build_site(out=tmp_path)
+    index = (tmp_path / "entry" / "index.html").read_text()
+    for name, path in hashed.items():
+        assert f'"/{path}"' in index
+        assert f'"{name}"' not in index
+        assert (tmp_path / path).is_file()
+    assert build_site(out=tmp_path) == hashed  # deterministic: the same sources, the same names

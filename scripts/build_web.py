@@ -1,0 +1,47 @@
+"""Build the chat page for S3 and CloudFront: assets get content-hashed names (cached for a year,
+immutable), index.html points at them (never cached). Deterministic: the same sources give the same
+files, so synth stays free of clocks and randomness.
+
+    python -m scripts.build_web [out-dir]     # default: build/web
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SOURCE = REPO_ROOT / "web" / "src"
+DEFAULT_OUT = REPO_ROOT / "build" / "web"
+ASSETS = ("app.js", "app.css")
+
+
+def build_site(source: Path = SOURCE, out: Path = DEFAULT_OUT) -> dict[str, str]:
+    """Write ``out/assets/<name>.<hash>.<ext>`` and ``out/entry/index.html``; returns name -> hashed path."""
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "assets").mkdir(parents=True)
+    (out / "entry").mkdir(parents=True)
+    hashed: dict[str, str] = {}
+    for name in ASSETS:
+        data = (source / name).read_bytes()
+        stem, ext = name.rsplit(".", 1)
+        path = f"assets/{stem}.{hashlib.sha256(data).hexdigest()[:16]}.{ext}"
+        (out / path).write_bytes(data)
+        hashed[name] = path
+    index = (source / "index.html").read_text()
+    for name, path in hashed.items():
+        reference = f'"{name}"'
+        if reference not in index:
+            raise ValueError(f"index.html does not reference {name}")
+        index = index.replace(reference, f'"/{path}"')
+    (out / "entry" / "index.html").write_text(index)
+    return hashed
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT
+    for name, path in build_site(out=target).items():
+        print(f"{name} -> {path}")
