@@ -59,7 +59,8 @@
     const seconds = parseInt(response.headers.get("Retry-After") || "", 10);
     if (!Number.isFinite(seconds) || seconds <= 0) return "in a moment";
     if (seconds < 120) return "in " + seconds + " seconds";
-    return "in about " + Math.ceil(seconds / 60) + " minutes";
+    if (seconds < 5400) return "in about " + Math.ceil(seconds / 60) + " minutes";
+    return "in about " + Math.round(seconds / 3600) + " hours";
   }
 
   async function readMessage(response) {
