@@ -154,6 +154,8 @@ class StageConfig:
     # INFO would log request-validation details, which quote what the user sent.
     api_execution_log_level: apigw.MethodLoggingLevel
     edge: EdgeConfig
+    # Other origins whose browser code may call the API (the chat page is same-origin and needs none).
+    cors_allowed_origins: tuple[str, ...] = ()
     # LLM
     llm: LlmConfig
     tiers: tuple[UsageTier, ...]
@@ -181,6 +183,11 @@ class StageConfig:
             raise ValueError(f"{self.name}: default_tier must name one of tiers")
         if len({t.name for t in self.tiers}) != len(self.tiers):
             raise ValueError(f"{self.name}: tier names must be unique")
+        for origin in self.cors_allowed_origins:
+            if origin == "*" and self.name != "dev":
+                raise ValueError(f"{self.name}: CORS may allow any origin ('*') only in dev")
+            if origin != "*" and not origin.startswith("https://") and self.name != "dev":
+                raise ValueError(f"{self.name}: CORS origins must be https:// URLs, got {origin!r}")
         if self.history_turns < 0:
             raise ValueError(f"{self.name}: history_turns must not be negative")
 

@@ -21,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_src import __version__
+from lambda_src.chat.cors import cors_config
 from lambda_src.chat.dependencies import dependencies
 from lambda_src.chat.errors import register_error_handlers
 from lambda_src.chat.models import BadRequest, ChatRequest, parse_idempotency_key, parse_session_id
@@ -29,7 +30,7 @@ from lambda_src.chat.service import TurnContext, TurnOutcome, reply_to
 from lambda_src.chat.telemetry import count, metrics, tracing_decorators
 
 logger = Logger()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors_config(os.environ.get("CORS_ALLOWED_ORIGINS", "[]")))
 capture_handler, capture_method = tracing_decorators()
 register_error_handlers(app)
 

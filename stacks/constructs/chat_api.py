@@ -15,6 +15,7 @@ from stacks.nag import acknowledge
 
 STAGE_NAME = "api"  # so that CloudFront can later route /api/* to the stage without a path rewrite
 SESSION_ID_PATTERN = "^[A-Za-z0-9_-]{8,128}$"
+CORS_ALLOW_HEADERS = ("Content-Type", "x-api-key", "Authorization", "Idempotency-Key")
 BAD_REQUEST_BODY_TEMPLATE = (
     '{"message": $context.error.messageString, "details": "The body must be a JSON object with only '
     "sessionId (8-128 letters, digits, _ or -) and message (a non-empty string within the length "
@@ -75,6 +76,14 @@ class ChatApi(Construct):
             rest_api_name=f"{cdk.Stack.of(self).stack_name}-api",
             description=f"Chatbot API ({config.name})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=list(config.cors_allowed_origins),
+                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                allow_headers=list(CORS_ALLOW_HEADERS),
+                max_age=cdk.Duration.hours(1),
+            )
+            if config.cors_allowed_origins
+            else None,
             # Execution logging needs the account-level CloudWatch role; retained so that deleting one
             # stage never breaks the logging of another stage in the same account and region.
             cloud_watch_role=True,
@@ -148,6 +157,8 @@ class ChatApi(Construct):
                 "returns only the deployed version and touches no data.",
             )
 
+        self._acknowledge_preflights()
+
         self.usage_plans = {
             tier.name: self.api.add_usage_plan(
                 f"UsagePlan{tier.name.capitalize()}",
@@ -194,6 +205,17 @@ class ChatApi(Construct):
             "API Gateway's account-level logging role; AWS maintains this service-role policy for "
             "exactly this purpose and API Gateway names the execution log groups itself.",
         )
+
+    def _acknowledge_preflights(self) -> None:
+        for construct in self.api.node.find_all():
+            if isinstance(construct, apigw.Method) and construct.http_method == "OPTIONS":
+                for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+                    acknowledge(
+                        construct,
+                        rule,
+                        "CORS preflight (OPTIONS) for the origins in config, answered by API Gateway's mock "
+                        "integration; browsers send it without credentials and it reaches no data.",
+                    )
 
     @staticmethod
     def _acknowledge_api_key_auth(method: apigw.Method) -> None:

@@ -1,0 +1,52 @@
+"""CORS on the API: off unless origins are configured, never '*' outside dev, preflight by API Gateway."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from stacks.config import STAGES
+from stacks.stage import build_stages
+from tests.infra.conftest import SynthesizedStage, cdk_context
+from tests.infra.test_nag import _findings
+
+
+def test_no_preflight_routes_without_configured_origins(stage: SynthesizedStage) -> None:
+    methods = stage.service.find_resources(
+        "AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "OPTIONS"}}
+    )
+    assert methods == {}
+
+
+@pytest.mark.parametrize("stage_name", ["staging", "prod"])
+def test_any_origin_is_refused_outside_dev(stage_name: str) -> None:
+    with pytest.raises(ValueError, match="only in dev"):
+        dataclasses.replace(STAGES[stage_name], cors_allowed_origins=("*",))
+
+
+def test_plain_http_origins_are_refused_outside_dev() -> None:
+    with pytest.raises(ValueError, match="https://"):
+        dataclasses.replace(STAGES["prod"], cors_allowed_origins=("http://app.example.com",))
+
+
+def test_configured_origins_get_an_api_gateway_preflight_on_every_route() -> None:
+    config = dataclasses.replace(STAGES["prod"], cors_allowed_origins=("https://app.example.com",))
+    app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
+    stage = build_stages(app, [config])["prod"]
+    assert _findings(stage) == set()  # preflights are acknowledged, one by one
+    service = Template.from_stack(stage.service)
+    options = service.find_resources("AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "OPTIONS"}})
+    assert len(options) >= 4  # /chat, /conversations/{sessionId}, /health and their parents
+    for method in options.values():
+        integration = method["Properties"]["Integration"]
+        assert integration["Type"] == "MOCK"
+        headers = integration["IntegrationResponses"][0]["ResponseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == "'https://app.example.com'"
+        assert "x-api-key" in headers["method.response.header.Access-Control-Allow-Headers"]
+    (function,) = service.find_resources("AWS::Lambda::Function").values()
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert json.loads(variables["CORS_ALLOWED_ORIGINS"]) == ["https://app.example.com"]
