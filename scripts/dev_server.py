@@ -12,12 +12,15 @@ the handler receives a REST proxy event. Pages get the same security headers as 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
 import os
 import re
 import secrets
 import sys
 import tempfile
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -141,7 +144,27 @@ def rest_event(method: str, path: str, headers: dict[str, str], body: str | None
     }
 
 
-def make_handler(site: Path, api_key: str) -> type[BaseHTTPRequestHandler]:
+FAKE_SIGN_IN_PREFIX = "/fake-sign-in"
+
+
+def _fake_id_token(email: str) -> str:
+    """An unsigned JWT-shaped token: the dev server reads its subject; nothing else accepts it."""
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none'})}.{part({'sub': 'dev-user-' + email.split('@')[0], 'email': email})}."
+
+
+def _claims(token: str) -> dict[str, Any]:
+    try:
+        payload = token.split(".")[1]
+        return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+    except (IndexError, ValueError):
+        return {}
+
+
+def make_handler(site: Path, api_key: str, *, fake_sign_in: bool = False) -> type[BaseHTTPRequestHandler]:
     from lambda_src.handlers import chat
 
     class Handler(BaseHTTPRequestHandler):
@@ -163,7 +186,9 @@ def make_handler(site: Path, api_key: str) -> type[BaseHTTPRequestHandler]:
 
         def _dispatch(self) -> None:
             path = self.path.split("?", 1)[0]
-            if path.startswith("/api/"):
+            if fake_sign_in and path.startswith(FAKE_SIGN_IN_PREFIX):
+                self._fake_sign_in(path.removeprefix(FAKE_SIGN_IN_PREFIX))
+            elif path.startswith("/api/"):
                 self._api(path.removeprefix("/api"))
             elif self.command == "GET":
                 self._static(path)
@@ -172,18 +197,41 @@ def make_handler(site: Path, api_key: str) -> type[BaseHTTPRequestHandler]:
 
         def _api(self, path: str) -> None:
             headers = {name: value for name, value in self.headers.items()}
-            # API Gateway refuses a missing or unknown key before the Lambda sees the request.
-            if path != "/health" and headers.get("x-api-key", headers.get("X-Api-Key")) != api_key:
-                self._send(403, b'{"message": "Forbidden"}', {"Content-Type": "application/json"})
-                return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", "replace") if length else None
-            response = chat.handler(rest_event(self.command, path, headers, body), LocalContext())
+            event = rest_event(self.command, path, headers, body)
+            if path.startswith("/web/"):
+                # The Cognito authorizer's part: a valid token's claims reach the handler, others get 401.
+                claims = _claims(headers.get("Authorization", "")) if fake_sign_in else {}
+                if "sub" not in claims:
+                    self._send(401, b'{"message": "Unauthorized"}', {"Content-Type": "application/json"})
+                    return
+                event["requestContext"]["identity"]["apiKeyId"] = None
+                event["requestContext"]["authorizer"] = {"claims": claims}
+            elif path != "/health" and headers.get("x-api-key", headers.get("X-Api-Key")) != api_key:
+                # API Gateway refuses a missing or unknown key before the Lambda sees the request.
+                self._send(403, b'{"message": "Forbidden"}', {"Content-Type": "application/json"})
+                return
+            response = chat.handler(event, LocalContext())
             out = dict(response.get("headers") or {})
             out.update({k: ",".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()})
             self._send(response["statusCode"], (response.get("body") or "").encode(), out)
 
         def _static(self, path: str) -> None:
+            if path == "/config.json":  # an API key locally, unless the fake sign-in stands in for Cognito
+                origin = f"http://{self.headers.get('Host')}"
+                sign_in = (
+                    {
+                        "domain": origin + FAKE_SIGN_IN_PREFIX,
+                        "clientId": "dev-client",
+                        "redirectUri": origin + "/",
+                    }
+                    if fake_sign_in
+                    else None
+                )
+                payload = json.dumps({"signIn": sign_in}).encode()
+                self._send(200, payload, {"Content-Type": "application/json", "Cache-Control": "no-cache"})
+                return
             relative = "entry/index.html" if path in ("/", "/index.html") else path.lstrip("/")
             file = (site / relative).resolve()
             if site.resolve() not in file.parents or not file.is_file():
@@ -192,6 +240,28 @@ def make_handler(site: Path, api_key: str) -> type[BaseHTTPRequestHandler]:
             cache = "no-cache" if relative.startswith("entry/") else "public, max-age=31536000, immutable"
             content_type = CONTENT_TYPES.get(file.suffix, "application/octet-stream")
             self._send(200, file.read_bytes(), {"Content-Type": content_type, "Cache-Control": cache})
+
+        def _fake_sign_in(self, path: str) -> None:
+            """Cognito's two endpoints, just enough for the page's PKCE flow (never for production)."""
+            query = dict(urllib.parse.parse_qsl(self.path.split("?", 1)[1] if "?" in self.path else ""))
+            if path == "/oauth2/authorize" and query.get("code_challenge_method") == "S256":
+                code = f"{query['code_challenge']}"
+                target = f"{query['redirect_uri']}?code={code}&state={urllib.parse.quote(query['state'])}"
+                self._send(302, b"", {"Location": target})
+            elif path == "/oauth2/token" and self.command == "POST":
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+                challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+                if challenge != form.get("code"):
+                    self._send(400, b'{"error": "invalid_grant"}', {"Content-Type": "application/json"})
+                    return
+                token = json.dumps({"id_token": _fake_id_token("person@example.com"), "token_type": "Bearer"})
+                self._send(200, token.encode(), {"Content-Type": "application/json"})
+            elif path == "/logout":
+                self._send(302, b"", {"Location": query.get("logout_uri", "/")})
+            else:
+                self._send(404, b"Not found", {"Content-Type": "text/plain"})
 
         def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
@@ -214,6 +284,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", help="the key the page must send (default: random, printed)")
     parser.add_argument("--session-requests", type=int, default=50, help="per-session request cap per day")
     parser.add_argument("--daily-tokens", type=int, default=200_000)
+    parser.add_argument(
+        "--fake-sign-in",
+        action="store_true",
+        help="stand in for Cognito so the page's sign-in flow runs locally",
+    )
     args = parser.parse_args(argv)
 
     api_key = args.api_key or secrets.token_urlsafe(18)
@@ -225,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     site = Path(tempfile.mkdtemp(prefix="chat-site-"))
     build_site(out=site)
-    server = HTTPServer(("127.0.0.1", args.port), make_handler(site, api_key))
+    server = HTTPServer(("127.0.0.1", args.port), make_handler(site, api_key, fake_sign_in=args.fake_sign_in))
     print(f"chat page: http://127.0.0.1:{server.server_address[1]}/  (LLM: {llm_url})", flush=True)
     print(f"API key for the page: {api_key}", flush=True)
     try:

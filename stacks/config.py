@@ -154,6 +154,8 @@ class StageConfig:
     # INFO would log request-validation details, which quote what the user sent.
     api_execution_log_level: apigw.MethodLoggingLevel
     edge: EdgeConfig
+    # Cognito sign-in for people using the chat page (/api/web/* routes); API keys stay for programs.
+    browser_sign_in: bool = False
     # Other origins whose browser code may call the API (the chat page is same-origin and needs none).
     cors_allowed_origins: tuple[str, ...] = ()
     # LLM
@@ -271,6 +273,7 @@ STAGES: Mapping[str, StageConfig] = {
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=1_000, rate_limit_per_api_key_per_5_minutes=600),
         llm=_DEFAULT_LLM,
+        browser_sign_in=True,
         tiers=_TIERS,
         default_tier="free",
         alarm_emails=("chatbot-oncall-staging@example.com",),  # placeholder
@@ -298,6 +301,7 @@ STAGES: Mapping[str, StageConfig] = {
             block_anonymous_ips=True,
         ),
         llm=_DEFAULT_LLM,
+        browser_sign_in=True,
         tiers=_TIERS,
         default_tier="free",
         alarm_emails=("chatbot-oncall@example.com",),  # placeholder

@@ -11,6 +11,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.conversation_store import ConversationStore
 from stacks.constructs.llm_secret import LlmApiKeySecret
+from stacks.constructs.user_directory import UserDirectory
 
 
 class DataStack(cdk.Stack):
@@ -34,5 +35,11 @@ class DataStack(cdk.Stack):
         self.llm_secret = LlmApiKeySecret(
             self, "LlmApiKey", key=self.key, removal_policy=config.removal_policy
         ).secret
+        # People's accounts are data: the user pool lives here, beside the table, with the same policy.
+        self.users = (
+            UserDirectory(self, "Users", stage=config.name, removal_policy=config.removal_policy)
+            if config.browser_sign_in
+            else None
+        )
         cdk.CfnOutput(self, "ConversationTableName", value=self.conversations.table.table_name)
         cdk.CfnOutput(self, "LlmSecretArn", value=self.llm_secret.secret_arn)

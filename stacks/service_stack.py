@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -45,6 +46,7 @@ class ServiceStack(cdk.Stack):
         table: dynamodb.ITableV2,
         data_key: kms.IKey,
         llm_secret: secretsmanager.ISecret,
+        user_pool: cognito.IUserPool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -102,7 +104,7 @@ class ServiceStack(cdk.Stack):
                 )
             )
 
-        api = ChatApi(self, "Api", config=config, handler=chat.function)
+        api = ChatApi(self, "Api", config=config, handler=chat.function, user_pool=user_pool)
         # Added by CloudFront to every /api/* request; the regional WAF refuses requests without it.
         self.origin_verify = secretsmanager.Secret(
             self,

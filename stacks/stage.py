@@ -30,6 +30,7 @@ class ChatbotStage(cdk.Stage):
             table=self.data.conversations.table,
             data_key=self.data.key,
             llm_secret=self.data.llm_secret,
+            user_pool=self.data.users.user_pool if self.data.users else None,
             description=f"Chatbot {config.name}: API, Lambda, WAF and alarms",
         )
         self.edge = EdgeStack(
@@ -46,6 +47,7 @@ class ChatbotStage(cdk.Stage):
             origin_verify=self.service.origin_verify,
             web_acl_arn=self.edge.web_acl.attr_arn,
             certificate=self.edge.certificate,
+            users=self.data.users,
             description=f"Chatbot {config.name}: chat page, CloudFront",
         )
 

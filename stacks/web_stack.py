@@ -10,6 +10,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_s3 as s3
@@ -20,13 +21,21 @@ from constructs import Construct
 from scripts.build_web import DEFAULT_OUT, build_site
 from stacks.config import StageConfig
 from stacks.constructs.regional_waf import ORIGIN_VERIFY_HEADER
+from stacks.constructs.user_directory import UserDirectory
 from stacks.nag import acknowledge
 
-# The page talks only to its own origin; nothing inline, no third-party script, style or frame.
+# The page talks only to its own origin (and to the Cognito sign-in domain for the token exchange);
+# nothing inline, no third-party script, style or frame.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+
+
+def content_security_policy(sign_in_url: str | None = None) -> str:
+    if sign_in_url is None:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("connect-src 'self'", f"connect-src 'self' {sign_in_url}")
 
 
 class WebStack(cdk.Stack):
@@ -40,6 +49,7 @@ class WebStack(cdk.Stack):
         origin_verify: secretsmanager.ISecret,
         web_acl_arn: str,
         certificate: acm.ICertificate | None,
+        users: UserDirectory | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -79,7 +89,8 @@ class WebStack(cdk.Stack):
                     override=True,
                 ),
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=CONTENT_SECURITY_POLICY, override=True
+                    content_security_policy=content_security_policy(users.domain_url if users else None),
+                    override=True,
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(
@@ -168,7 +179,7 @@ class WebStack(cdk.Stack):
             route53.ARecord(self, "Alias", zone=zone, record_name=domain.domain_name, target=alias)
             route53.AaaaRecord(self, "AliasIpv6", zone=zone, record_name=domain.domain_name, target=alias)
 
-        self._deploy_page()
+        self._deploy_page(self._page_config(config, users))
 
         cdk.CfnOutput(
             self,
@@ -178,7 +189,41 @@ class WebStack(cdk.Stack):
         cdk.CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
         cdk.CfnOutput(self, "SiteBucketName", value=self.site_bucket.bucket_name)
 
-    def _deploy_page(self) -> None:
+    def _page_config(self, config: StageConfig, users: UserDirectory | None) -> dict[str, Any]:
+        """config.json for the page: where to sign in, or null where the stage has no browser sign-in."""
+        if users is None:
+            return {"signIn": None}
+        domain = config.edge.custom_domain
+        page_url = f"https://{domain.domain_name if domain else self.distribution.distribution_domain_name}/"
+        # Here, not beside the pool: its callback is this stack's distribution, so the data stack
+        # would otherwise depend on this one.
+        client = cognito.UserPoolClient(
+            self,
+            "PageClient",
+            user_pool=users.user_pool,
+            generate_secret=False,  # a public client: authorization code with PKCE
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+                callback_urls=[page_url],
+                logout_urls=[page_url],
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            prevent_user_existence_errors=True,
+            id_token_validity=cdk.Duration.hours(1),
+            access_token_validity=cdk.Duration.hours(1),
+            refresh_token_validity=cdk.Duration.days(1),
+        )
+        return {
+            "signIn": {
+                "domain": users.domain_url,
+                "clientId": client.user_pool_client_id,
+                "redirectUri": page_url,
+            }
+        }
+
+    def _deploy_page(self, page_config: dict[str, Any]) -> None:
         """Hashed assets first (a year, immutable), then index.html (never cached), then invalidate the
         entry only: a viewer never gets an index that points at assets not yet uploaded."""
         build_site(out=DEFAULT_OUT)
@@ -198,12 +243,15 @@ class WebStack(cdk.Stack):
         entry = s3deploy.BucketDeployment(
             self,
             "PageEntry",
-            sources=[s3deploy.Source.asset(str(DEFAULT_OUT / "entry"))],
+            sources=[
+                s3deploy.Source.asset(str(DEFAULT_OUT / "entry")),
+                s3deploy.Source.json_data("config.json", page_config),
+            ],
             destination_bucket=self.site_bucket,
             cache_control=[s3deploy.CacheControl.no_cache()],
             prune=False,
             distribution=self.distribution,
-            distribution_paths=["/", "/index.html"],
+            distribution_paths=["/", "/index.html", "/config.json"],
         )
         entry.node.add_dependency(assets)
         self._acknowledge_deployment_handler()

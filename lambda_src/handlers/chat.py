@@ -4,6 +4,9 @@ POST   /chat                          one turn (optional Idempotency-Key header)
 GET    /conversations/{sessionId}     the caller's transcript of that session
 DELETE /conversations/{sessionId}     erase it (GDPR)
 GET    /health                        the deployed version
+
+The same operations under /web/ are for people signed in to the chat page (Cognito ID token); the
+others are for programs with an API key. Sessions belong to the key or to the user.
 """
 
 from __future__ import annotations
@@ -41,11 +44,19 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 class MissingClientIdentity(Exception):
-    """No API key id on the request: API Gateway should have refused it already."""
+    """No API key id (or, on /web/*, no Cognito user): API Gateway should have refused it already."""
 
 
 def _client() -> str:
-    owner = app.current_event.request_context.identity.api_key_id
+    """Who owns the sessions: the API key on key routes, the signed-in user on /web/* routes."""
+    context = app.current_event.request_context
+    if app.current_event.path.startswith("/web/"):
+        claims = (context.authorizer.claims if context.authorizer else None) or {}
+        subject = claims.get("sub")
+        if not subject:
+            raise MissingClientIdentity
+        return f"user-{subject}"
+    owner = context.identity.api_key_id
     if not owner:
         raise MissingClientIdentity
     return owner
@@ -65,6 +76,7 @@ def health() -> dict[str, str]:
 
 
 @app.post("/chat")
+@app.post("/web/chat")
 @capture_method
 def chat() -> Response[dict[str, Any]]:
     deps = dependencies()
@@ -142,6 +154,7 @@ def _record(outcome: TurnOutcome, session_id: str, message_chars: int) -> None:
 
 
 @app.get("/conversations/<sessionId>")
+@app.get("/web/conversations/<sessionId>")
 def transcript(sessionId: str) -> dict[str, Any]:  # noqa: N803 - the route's parameter name
     session_id = parse_session_id(sessionId)
     deps = dependencies()
@@ -152,6 +165,7 @@ def transcript(sessionId: str) -> dict[str, Any]:  # noqa: N803 - the route's pa
 
 
 @app.delete("/conversations/<sessionId>")
+@app.delete("/web/conversations/<sessionId>")
 def erase(sessionId: str) -> Response[str]:  # noqa: N803
     session_id = parse_session_id(sessionId)
     deleted = dependencies().history.erase(_client(), session_id)
@@ -162,7 +176,7 @@ def erase(sessionId: str) -> Response[str]:  # noqa: N803
 
 @app.exception_handler(MissingClientIdentity)
 def missing_identity(_: MissingClientIdentity) -> Response[dict[str, str]]:
-    return _json(403, {"message": "This route needs an API key (x-api-key header)"})
+    return _json(403, {"message": "This route needs an API key (x-api-key header) or a signed-in user"})
 
 
 @app.exception_handler(BadRequest)

@@ -6,6 +6,7 @@ import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -62,7 +63,13 @@ def chat_request_schema(max_message_chars: int) -> apigw.JsonSchema:
 
 class ChatApi(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, handler: lambda_.IFunction
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        handler: lambda_.IFunction,
+        user_pool: cognito.IUserPool | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -147,6 +154,10 @@ class ChatApi(Construct):
         for method in self.conversation_methods:
             self._acknowledge_api_key_auth(method)
 
+        self.web_methods: list[apigw.Method] = []
+        if user_pool is not None:
+            self._browser_routes(user_pool, integration, validator, chat_model)
+
         health = self.api.root.add_resource("health")
         self.health_method = health.add_method("GET", integration)
         for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
@@ -206,6 +217,45 @@ class ChatApi(Construct):
             "exactly this purpose and API Gateway names the execution log groups itself.",
         )
 
+    def _browser_routes(
+        self,
+        user_pool: cognito.IUserPool,
+        integration: apigw.Integration,
+        validator: apigw.IRequestValidator,
+        chat_model: apigw.IModel,
+    ) -> None:
+        """/web/*: the same operations for people signed in to the chat page, by Cognito ID token.
+
+        No API key here (a browser cannot keep one secret): the edge web ACL limits per IP, and the
+        handler's token and session quotas apply per user.
+        """
+        authorizer = apigw.CognitoUserPoolsAuthorizer(
+            self, "PageUsers", cognito_user_pools=[user_pool], results_cache_ttl=cdk.Duration.minutes(5)
+        )
+        web = self.api.root.add_resource("web")
+        self.web_methods.append(
+            web.add_resource("chat").add_method(
+                "POST",
+                integration,
+                authorizer=authorizer,
+                authorization_type=apigw.AuthorizationType.COGNITO,
+                request_validator=validator,
+                request_models={"application/json": chat_model},
+            )
+        )
+        session = web.add_resource("conversations").add_resource("{sessionId}")
+        for verb in ("GET", "DELETE"):
+            self.web_methods.append(
+                session.add_method(
+                    verb,
+                    integration,
+                    authorizer=authorizer,
+                    authorization_type=apigw.AuthorizationType.COGNITO,
+                    request_validator=validator,
+                    request_parameters={"method.request.path.sessionId": True},
+                )
+            )
+
     def _acknowledge_preflights(self) -> None:
         for construct in self.api.node.find_all():
             if isinstance(construct, apigw.Method) and construct.http_method == "OPTIONS":
@@ -222,13 +272,13 @@ class ChatApi(Construct):
         acknowledge(
             method,
             "AwsSolutions-APIG4",
-            "Chat routes require a usage-plan API key (api_key_required) that identifies and meters "
-            "each client and owns its sessions; Cognito sign-in for the browser page comes with the "
-            "edge stack.",
+            "A route for programs: a usage-plan API key (api_key_required) identifies and meters each "
+            "client and owns its sessions; people on the chat page use the /web/* twins, which carry "
+            "the Cognito authorizer where the stage enables browser sign-in.",
         )
         acknowledge(
             method,
             "AwsSolutions-COG4",
-            "Chat routes authenticate programmatic clients by usage-plan API key, which carries their "
-            "throttle and quota; a Cognito authorizer for browser users is added with the chat page.",
+            "A route for programs, authenticated by usage-plan API key with the client's throttle and "
+            "quota; the Cognito authorizer guards the chat page's /web/* twins of this route.",
         )

@@ -50,8 +50,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def dev_server() -> Iterator[str]:
+def _start(*extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
@@ -64,12 +63,28 @@ def dev_server() -> Iterator[str]:
             API_KEY,
             "--session-requests",
             str(SESSION_CAP),
+            *extra,
         ],
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def dev_server() -> Iterator[str]:
+    process, base = _start()
+    yield from _serve(process, base)
+
+
+@pytest.fixture(scope="module")
+def dev_server_with_sign_in() -> Iterator[str]:
+    process, base = _start("--fake-sign-in")
+    yield from _serve(process, base)
+
+
+def _serve(process: subprocess.Popen[bytes], base: str) -> Iterator[str]:
     try:
         for _ in range(100):
             try:
@@ -88,6 +103,15 @@ def dev_server() -> Iterator[str]:
 
 @pytest.fixture
 def page(dev_server: str) -> Iterator[Page]:
+    yield from _browse(dev_server)
+
+
+@pytest.fixture
+def page_with_sign_in(dev_server_with_sign_in: str) -> Iterator[Page]:
+    yield from _browse(dev_server_with_sign_in)
+
+
+def _browse(base: str) -> Iterator[Page]:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -100,7 +124,7 @@ def page(dev_server: str) -> Iterator[Page]:
                 CONSOLE_ERRORS.append(message.text)
 
         page.on("console", record)
-        page.goto(dev_server)
+        page.goto(base)
         yield page
         browser.close()
 
@@ -151,3 +175,17 @@ def test_the_page_works_on_a_phone_sized_screen(page: Page) -> None:
     expect(page.locator(".message--assistant")).to_have_count(1)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(ARTIFACTS / "chat-page-phone.png"), full_page=True)
+
+
+def test_people_sign_in_with_pkce_and_chat_as_themselves(page_with_sign_in: Page) -> None:
+    page = page_with_sign_in
+    expect(page.get_by_label("API key")).to_be_hidden()
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_text("Signed in as person@example.com")).to_be_visible()
+    _send(page, "hello as a person")
+    expect(page.locator(".message--assistant")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "chat-page-signed-in.png"), full_page=True)
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()

@@ -11,11 +11,21 @@ from stacks.constructs.regional_waf import MANAGED_RULE_GROUPS
 from tests.infra.conftest import SynthesizedStage, only_resource
 
 
+def _resource_id(stage: SynthesizedStage, path: str) -> str:
+    """The logical id of the API resource at ``path`` (e.g. "/chat", "/web/conversations/{sessionId}")."""
+    api_id, _ = only_resource(stage.service, "AWS::ApiGateway::RestApi")
+    parent: dict = {"Fn::GetAtt": [api_id, "RootResourceId"]}
+    resource_id = ""
+    for part in path.strip("/").split("/"):
+        (resource_id,) = stage.service.find_resources(
+            "AWS::ApiGateway::Resource", {"Properties": {"PathPart": part, "ParentId": parent}}
+        )
+        parent = {"Ref": resource_id}
+    return resource_id
+
+
 def _method(stage: SynthesizedStage, http_method: str, path_part: str) -> dict:
-    resources = stage.service.find_resources(
-        "AWS::ApiGateway::Resource", {"Properties": {"PathPart": path_part}}
-    )
-    (resource_id,) = resources
+    resource_id = _resource_id(stage, "/" + path_part)
     methods = stage.service.find_resources(
         "AWS::ApiGateway::Method",
         {"Properties": {"HttpMethod": http_method, "ResourceId": {"Ref": resource_id}}},
@@ -185,10 +195,7 @@ def test_regional_waf_admits_only_cloudfront_and_runs_the_managed_baseline(stage
 
 
 def test_conversation_routes_require_an_api_key(stage: SynthesizedStage) -> None:
-    resources = stage.service.find_resources(
-        "AWS::ApiGateway::Resource", {"Properties": {"PathPart": "{sessionId}"}}
-    )
-    (resource_id,) = resources
+    resource_id = _resource_id(stage, "/conversations/{sessionId}")
     methods = stage.service.find_resources(
         "AWS::ApiGateway::Method", {"Properties": {"ResourceId": {"Ref": resource_id}}}
     )
@@ -196,3 +203,24 @@ def test_conversation_routes_require_an_api_key(stage: SynthesizedStage) -> None
     for method in methods.values():
         assert method["Properties"]["ApiKeyRequired"] is True
         assert method["Properties"]["RequestParameters"] == {"method.request.path.sessionId": True}
+
+
+def test_browser_routes_exist_only_with_sign_in_and_require_a_cognito_user(stage: SynthesizedStage) -> None:
+    web = stage.service.find_resources("AWS::ApiGateway::Resource", {"Properties": {"PathPart": "web"}})
+    if not stage.config.browser_sign_in:
+        assert web == {}
+        stage.service.resource_count_is("AWS::ApiGateway::Authorizer", 0)
+        return
+    (authorizer_id, authorizer) = only_resource(stage.service, "AWS::ApiGateway::Authorizer")
+    assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    assert "UsersUserPool" in json.dumps(authorizer["Properties"]["ProviderARNs"])
+    for path, verbs in (("/web/chat", {"POST"}), ("/web/conversations/{sessionId}", {"GET", "DELETE"})):
+        resource_id = _resource_id(stage, path)
+        methods = stage.service.find_resources(
+            "AWS::ApiGateway::Method", {"Properties": {"ResourceId": {"Ref": resource_id}}}
+        )
+        assert {m["Properties"]["HttpMethod"] for m in methods.values()} == verbs
+        for method in methods.values():
+            assert method["Properties"]["AuthorizationType"] == "COGNITO_USER_POOLS"
+            assert method["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
+            assert method["Properties"].get("ApiKeyRequired") in (None, False)

@@ -194,7 +194,7 @@ def test_hashed_assets_are_cached_for_a_year_and_the_entry_never(stage: Synthesi
     assert entry["SystemMetadata"]["cache-control"] == "no-cache"
     assert assets["Prune"] is False
     assert entry["Prune"] is False
-    assert sorted(entry["DistributionPaths"]) == ["/", "/index.html"]
+    assert sorted(entry["DistributionPaths"]) == ["/", "/config.json", "/index.html"]
     assert "DistributionPaths" not in assets
 
 

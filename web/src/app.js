@@ -13,6 +13,111 @@
 
   const KEY_STORAGE = "chat.apiKey";
   const SESSION_STORAGE = "chat.sessionId";
+  const TOKEN_STORAGE = "chat.idToken";
+  const PKCE_STORAGE = "chat.pkce";
+  const account = document.getElementById("account");
+  const signIn = document.getElementById("sign-in");
+  const signOut = document.getElementById("sign-out");
+  const signedInAs = document.getElementById("signed-in-as");
+  const keyForm = document.getElementById("key-form");
+  let signInConfig = null; // from /config.json: where this stage's people sign in, or null
+
+  function base64Url(bytes) {
+    return btoa(String.fromCharCode.apply(null, Array.from(bytes)))
+      .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function randomText(size) {
+    const bytes = new Uint8Array(size);
+    crypto.getRandomValues(bytes);
+    return base64Url(bytes);
+  }
+
+  // Authorization code with PKCE: the page never holds a client secret.
+  async function startSignIn() {
+    const verifier = randomText(48);
+    const state = randomText(16);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+    sessionStorage.setItem(PKCE_STORAGE, JSON.stringify({ verifier: verifier, state: state }));
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: signInConfig.clientId,
+      redirect_uri: signInConfig.redirectUri,
+      scope: "openid email",
+      state: state,
+      code_challenge_method: "S256",
+      code_challenge: base64Url(digest),
+    });
+    location.assign(signInConfig.domain + "/oauth2/authorize?" + query.toString());
+  }
+
+  async function finishSignIn() {
+    const params = new URLSearchParams(location.search);
+    const code = params.get("code");
+    if (!code) return;
+    history.replaceState(null, "", location.pathname);
+    const pending = JSON.parse(sessionStorage.getItem(PKCE_STORAGE) || "null");
+    sessionStorage.removeItem(PKCE_STORAGE);
+    if (!pending || pending.state !== params.get("state")) {
+      showError("Sign-in could not be completed. Please try again.");
+      return;
+    }
+    const response = await fetch(signInConfig.domain + "/oauth2/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: signInConfig.clientId,
+        code: code,
+        redirect_uri: signInConfig.redirectUri,
+        code_verifier: pending.verifier,
+      }),
+    });
+    if (!response.ok) {
+      showError("Sign-in could not be completed. Please try again.");
+      return;
+    }
+    const tokens = await response.json();
+    sessionStorage.setItem(TOKEN_STORAGE, tokens.id_token);
+  }
+
+  function idTokenEmail(token) {
+    try {
+      const payload = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return typeof payload.email === "string" ? payload.email : "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  function showAccount() {
+    const token = sessionStorage.getItem(TOKEN_STORAGE);
+    account.hidden = false;
+    keyForm.hidden = true;
+    signIn.hidden = Boolean(token);
+    signOut.hidden = !token;
+    signedInAs.textContent = token ? "Signed in as " + idTokenEmail(token) : "";
+  }
+
+  async function loadSignIn() {
+    try {
+      const response = await fetch("/config.json", { cache: "no-store" });
+      const config = response.ok ? await response.json() : {};
+      signInConfig = config && config.signIn ? config.signIn : null;
+    } catch (_) {
+      signInConfig = null;
+    }
+    if (!signInConfig) return;
+    await finishSignIn();
+    showAccount();
+  }
+
+  signIn.addEventListener("click", () => startSignIn());
+  signOut.addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_STORAGE);
+    const query = new URLSearchParams({ client_id: signInConfig.clientId, logout_uri: signInConfig.redirectUri });
+    location.assign(signInConfig.domain + "/logout?" + query.toString());
+  });
 
   function newSessionId() {
     const bytes = new Uint8Array(12);
@@ -75,30 +180,47 @@
   async function explain(response) {
     const detail = await readMessage(response);
     if (response.status === 400) return "That message could not be sent: " + (detail || "it is not valid.");
-    if (response.status === 401 || response.status === 403) return "The API key was refused. Check it and try again.";
+    if (response.status === 401 || response.status === 403) {
+      if (signInConfig) {
+        sessionStorage.removeItem(TOKEN_STORAGE);
+        showAccount();
+        return "Your sign-in has expired. Please sign in again.";
+      }
+      return "The API key was refused. Check it and try again.";
+    }
     if (response.status === 429) return "Too many requests. Please try again " + waitText(response) + ".";
     if (response.status >= 500) return "The assistant is unavailable right now. Please try again " + waitText(response) + ".";
     return "Something went wrong (" + response.status + ").";
   }
 
+  function credentials() {
+    if (signInConfig) {
+      const token = sessionStorage.getItem(TOKEN_STORAGE);
+      return token ? { path: "/api/web/chat", headers: { Authorization: token } } : null;
+    }
+    const apiKey = keyInput.value.trim();
+    if (!apiKey) return null;
+    sessionStorage.setItem(KEY_STORAGE, apiKey);
+    return { path: "/api/chat", headers: { "x-api-key": apiKey } };
+  }
+
   async function submit() {
     const text = input.value.trim();
-    const apiKey = keyInput.value.trim();
     if (!text) return;
-    if (!apiKey) {
-      showError("Enter your API key first.");
-      keyInput.focus();
+    const auth = credentials();
+    if (!auth) {
+      showError(signInConfig ? "Sign in first." : "Enter your API key first.");
+      (signInConfig ? signIn : keyInput).focus();
       return;
     }
-    sessionStorage.setItem(KEY_STORAGE, apiKey);
     clearError();
     addMessage("user", text);
     input.value = "";
     setBusy(true);
     try {
-      const response = await fetch("/api/chat", {
+      const response = await fetch(auth.path, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "x-api-key": apiKey },
+        headers: Object.assign({ "Content-Type": "application/json" }, auth.headers),
         body: JSON.stringify({ sessionId: sessionId, message: text }),
       });
       if (response.ok) {
@@ -114,6 +236,8 @@
       input.focus();
     }
   }
+
+  loadSignIn();
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
