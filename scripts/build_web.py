@@ -8,8 +8,10 @@ files, so synth stays free of clocks and randomness.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +41,30 @@ def build_site(source: Path = SOURCE, out: Path = DEFAULT_OUT) -> dict[str, str]
         index = index.replace(reference, f'"/{path}"')
     (out / "entry" / "index.html").write_text(index)
     return hashed
+
+
+def built_site(source: Path = SOURCE) -> Path:
+    """The built page for these sources, built once into a folder named by their hash.
+
+    Synth calls this: concurrent synths (tests, CI) never delete each other's files, and a rebuilt
+    tree only appears whole (built aside, then renamed into place).
+    """
+    digest = hashlib.sha256()
+    for file in sorted(source.rglob("*")):
+        if file.is_file():
+            digest.update(file.relative_to(source).as_posix().encode() + b"\0" + file.read_bytes())
+    target = Path(tempfile.gettempdir()) / f"chatbot-web-{digest.hexdigest()[:20]}"
+    if not target.exists():
+        staging = Path(tempfile.mkdtemp(prefix="chatbot-web-build-"))
+        build_site(source, staging / "site")
+        try:
+            os.rename(staging / "site", target)
+        except OSError:
+            if not target.exists():  # not merely another process finishing first
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 if __name__ == "__main__":

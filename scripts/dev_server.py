@@ -185,6 +185,12 @@ def make_handler(site: Path, api_key: str, *, fake_sign_in: bool = False) -> typ
             self._dispatch()
 
         def _dispatch(self) -> None:
+            # A page on another site that resolves its own name to 127.0.0.1 (DNS rebinding) must not
+            # reach this server: only loopback names are served.
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+            if host not in ("127.0.0.1", "localhost"):
+                self._send(421, b"Misdirected request", {"Content-Type": "text/plain"})
+                return
             path = self.path.split("?", 1)[0]
             if fake_sign_in and path.startswith(FAKE_SIGN_IN_PREFIX):
                 self._fake_sign_in(path.removeprefix(FAKE_SIGN_IN_PREFIX))

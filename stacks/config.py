@@ -154,6 +154,9 @@ class StageConfig:
     # INFO would log request-validation details, which quote what the user sent.
     api_execution_log_level: apigw.MethodLoggingLevel
     edge: EdgeConfig
+    # Bump after putting a new value into the origin-verify secret: both the CloudFront origin and the
+    # regional WAF rule change with it, so one deploy re-reads the secret on both sides together.
+    origin_verify_generation: int = 1
     # Cognito sign-in for people using the chat page (/api/web/* routes); API keys stay for programs.
     browser_sign_in: bool = False
     # Other origins whose browser code may call the API (the chat page is same-origin and needs none).
@@ -185,6 +188,17 @@ class StageConfig:
             raise ValueError(f"{self.name}: default_tier must name one of tiers")
         if len({t.name for t in self.tiers}) != len(self.tiers):
             raise ValueError(f"{self.name}: tier names must be unique")
+        fastest = max(t.throttle.rate_limit for t in self.tiers)
+        if self.edge.rate_limit_per_api_key_per_5_minutes < fastest * 300:
+            raise ValueError(
+                f"{self.name}: the edge's per-key limit must allow the fastest tier "
+                f"({fastest} req/s = {fastest * 300:.0f} per 5 minutes); the usage plans do the fine limiting"
+            )
+        # JSON may spend up to 6 bytes on one character (\uXXXX); the rest of the body is small.
+        if self.edge.max_chat_body_bytes < self.max_message_chars * 6 + 512:
+            raise ValueError(
+                f"{self.name}: edge.max_chat_body_bytes cannot carry a message of max_message_chars"
+            )
         for origin in self.cors_allowed_origins:
             if origin == "*" and self.name != "dev":
                 raise ValueError(f"{self.name}: CORS may allow any origin ('*') only in dev")
@@ -249,7 +263,7 @@ STAGES: Mapping[str, StageConfig] = {
         termination_protection=False,
         stage_throttle=Throttle(rate_limit=10, burst_limit=20),
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
-        edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=500, rate_limit_per_api_key_per_5_minutes=300),
+        edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=500, rate_limit_per_api_key_per_5_minutes=7_500),
         llm=_DEFAULT_LLM,
         tiers=_TIERS,
         default_tier="free",
@@ -271,7 +285,7 @@ STAGES: Mapping[str, StageConfig] = {
         termination_protection=False,
         stage_throttle=Throttle(rate_limit=50, burst_limit=100),
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
-        edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=1_000, rate_limit_per_api_key_per_5_minutes=600),
+        edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=1_000, rate_limit_per_api_key_per_5_minutes=7_500),
         llm=_DEFAULT_LLM,
         browser_sign_in=True,
         tiers=_TIERS,
@@ -297,7 +311,7 @@ STAGES: Mapping[str, StageConfig] = {
         api_execution_log_level=apigw.MethodLoggingLevel.ERROR,
         edge=EdgeConfig(
             rate_limit_per_ip_per_5_minutes=2_000,
-            rate_limit_per_api_key_per_5_minutes=1_200,
+            rate_limit_per_api_key_per_5_minutes=7_500,
             block_anonymous_ips=True,
         ),
         llm=_DEFAULT_LLM,

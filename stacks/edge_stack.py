@@ -24,6 +24,7 @@ EDGE_MANAGED_RULE_GROUPS = (
 )
 ANONYMOUS_IP_RULE_GROUP = "AWSManagedRulesAnonymousIpList"
 API_KEY_HEADER = "x-api-key"
+CHAT_PATHS = ("/api/chat", "/api/web/chat")
 REDACTED_HEADERS = ("x-api-key", "authorization", "cookie")
 
 
@@ -39,21 +40,36 @@ class EdgeStack(cdk.Stack):
         groups = [*EDGE_MANAGED_RULE_GROUPS, *([ANONYMOUS_IP_RULE_GROUP] if edge.block_anonymous_ips else [])]
         rules = [waf_rules.managed_rule(name, n) for n, name in enumerate(groups)]
         rules += [
+            # Requests with an API key are limited per key here and per usage plan at API Gateway; the
+            # per-IP limit is for everything else, so many keyed clients behind one NAT are not one IP.
             waf_rules.block(
-                "RateLimitPerIp", len(rules), waf_rules.rate_per_ip(edge.rate_limit_per_ip_per_5_minutes)
+                "RateLimitPerIp",
+                len(rules),
+                waf_rules.rate_per_ip(
+                    edge.rate_limit_per_ip_per_5_minutes,
+                    scope_down=waf_rules.negate(waf_rules.has_header(API_KEY_HEADER)),
+                ),
+                status=429,
+                body_key=waf_rules.TOO_MANY_REQUESTS_BODY,
+                retry_after=waf_rules.RATE_LIMIT_RETRY_AFTER_SECONDS,
             ),
             waf_rules.block(
                 "RateLimitPerApiKey",
                 len(rules) + 1,
                 waf_rules.rate_per_header(API_KEY_HEADER, edge.rate_limit_per_api_key_per_5_minutes),
+                status=429,
+                body_key=waf_rules.TOO_MANY_REQUESTS_BODY,
+                retry_after=waf_rules.RATE_LIMIT_RETRY_AFTER_SECONDS,
             ),
             waf_rules.block(
                 "ChatBodyTooLarge",
                 len(rules) + 2,
                 waf_rules.all_of(
-                    waf_rules.path_starts_with("/api/chat"),
+                    waf_rules.any_of(*(waf_rules.path_starts_with(p) for p in CHAT_PATHS)),
                     waf_rules.body_larger_than(edge.max_chat_body_bytes),
                 ),
+                status=413,
+                body_key=waf_rules.TOO_LARGE_BODY,
             ),
         ]
         self.web_acl = wafv2.CfnWebACL(
@@ -63,6 +79,7 @@ class EdgeStack(cdk.Stack):
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=waf_rules.visibility("ChatEdgeWaf"),
             rules=rules,
+            custom_response_bodies=waf_rules.CUSTOM_RESPONSE_BODIES,
         )
         # WAF delivers only to log groups whose name starts with aws-waf-logs-.
         self.waf_logs = logs.LogGroup(

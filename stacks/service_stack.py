@@ -121,7 +121,11 @@ class ServiceStack(cdk.Stack):
             "(both read it by dynamic reference); done by hand as described in docs/operations.md.",
         )
         RegionalWaf(
-            self, "Waf", stage=api.stage, origin_verify_value=self.origin_verify.secret_value.unsafe_unwrap()
+            self,
+            "Waf",
+            stage=api.stage,
+            origin_verify_value=self.origin_verify.secret_value.unsafe_unwrap(),
+            origin_verify_generation=config.origin_verify_generation,
         )
         self.api = api.api
 

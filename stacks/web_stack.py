@@ -18,7 +18,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from scripts.build_web import DEFAULT_OUT, build_site
+from scripts.build_web import built_site
 from stacks.config import StageConfig
 from stacks.constructs.regional_waf import ORIGIN_VERIFY_HEADER
 from stacks.constructs.user_directory import UserDirectory
@@ -62,8 +62,8 @@ class WebStack(cdk.Stack):
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,  # CloudFront standard logs write with ACLs
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(config.log_retention_days))],
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            auto_delete_objects=False,
+            # Non-empty buckets cannot be deleted with the stack; they stay behind and expire by lifecycle.
+            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         self.site_bucket = s3.Bucket(
             self,
@@ -74,7 +74,7 @@ class WebStack(cdk.Stack):
             versioned=True,
             server_access_logs_bucket=self.log_bucket,
             server_access_logs_prefix="s3/site/",
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            removal_policy=cdk.RemovalPolicy.RETAIN,  # versioned and non-empty: deleting the stack keeps it
         )
 
         headers = cloudfront.ResponseHeadersPolicy(
@@ -126,7 +126,9 @@ class WebStack(cdk.Stack):
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
-            comment=f"Chatbot {config.name}",
+            # The generation changes this resource when the origin-verify secret is rotated, so that
+            # CloudFormation re-reads the secret (see docs/operations.md).
+            comment=f"Chatbot {config.name} (origin-verify generation {config.origin_verify_generation})",
             default_root_object="index.html",
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.site_bucket),
@@ -226,11 +228,11 @@ class WebStack(cdk.Stack):
     def _deploy_page(self, page_config: dict[str, Any]) -> None:
         """Hashed assets first (a year, immutable), then index.html (never cached), then invalidate the
         entry only: a viewer never gets an index that points at assets not yet uploaded."""
-        build_site(out=DEFAULT_OUT)
+        site = built_site()
         assets = s3deploy.BucketDeployment(
             self,
             "PageAssets",
-            sources=[s3deploy.Source.asset(str(DEFAULT_OUT / "assets"))],
+            sources=[s3deploy.Source.asset(str(site / "assets"))],
             destination_bucket=self.site_bucket,
             destination_key_prefix="assets/",
             cache_control=[
@@ -244,7 +246,7 @@ class WebStack(cdk.Stack):
             self,
             "PageEntry",
             sources=[
-                s3deploy.Source.asset(str(DEFAULT_OUT / "entry")),
+                s3deploy.Source.asset(str(site / "entry")),
                 s3deploy.Source.json_data("config.json", page_config),
             ],
             destination_bucket=self.site_bucket,

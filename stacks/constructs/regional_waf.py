@@ -24,6 +24,7 @@ class RegionalWaf(Construct):
         *,
         stage: apigw.Stage,
         origin_verify_value: str,
+        origin_verify_generation: int,
     ) -> None:
         """``origin_verify_value`` is a CloudFormation dynamic reference to the secret, never the value."""
         super().__init__(scope, construct_id)
@@ -42,6 +43,7 @@ class RegionalWaf(Construct):
             self,
             "WebAcl",
             scope="REGIONAL",
+            description=f"Chat API: CloudFront only (origin-verify generation {origin_verify_generation})",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=waf_rules.visibility("ChatApiRegionalWaf"),
             rules=rules,

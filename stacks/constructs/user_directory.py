@@ -43,7 +43,8 @@ class UserDirectory(Construct):
             "SignIn",
             # Prefixes are global: the stage and account make it unique without a random part.
             cognito_domain=cognito.CognitoDomainOptions(domain_prefix=f"chatbot-{stage}-{account}"),
-            managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
+            # The classic hosted UI needs no per-client branding resource to serve its pages.
+            managed_login_version=cognito.ManagedLoginVersion.CLASSIC_HOSTED_UI,
         )
         self.domain_url = (
             f"https://chatbot-{stage}-{account}.auth.{cdk.Stack.of(self).region}.amazoncognito.com"

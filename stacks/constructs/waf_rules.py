@@ -20,9 +20,25 @@ COUNTED_BODY_RULES = {
 }
 
 
+# Bodies of the ACL's own refusals: JSON like the API's, with the status a client can act on.
+TOO_MANY_REQUESTS_BODY = "TooManyRequests"
+TOO_LARGE_BODY = "PayloadTooLarge"
+RATE_LIMIT_RETRY_AFTER_SECONDS = 60
+CUSTOM_RESPONSE_BODIES = {
+    TOO_MANY_REQUESTS_BODY: wafv2.CfnWebACL.CustomResponseBodyProperty(
+        content_type="APPLICATION_JSON", content='{"message": "Too many requests. Please slow down."}'
+    ),
+    TOO_LARGE_BODY: wafv2.CfnWebACL.CustomResponseBodyProperty(
+        content_type="APPLICATION_JSON", content='{"message": "The request body is too large."}'
+    ),
+}
+
+
 def visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    # Sampled requests would show request headers (API keys, ID tokens, the origin-verify value) in
+    # the console, unredacted: metrics and the redacted logs are what operators get.
     return wafv2.CfnWebACL.VisibilityConfigProperty(
-        cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
+        cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=False
     )
 
 
@@ -47,20 +63,54 @@ def managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
 
 
 def block(
-    name: str, priority: int, statement: wafv2.CfnWebACL.StatementProperty
+    name: str,
+    priority: int,
+    statement: wafv2.CfnWebACL.StatementProperty,
+    *,
+    status: int | None = None,
+    body_key: str | None = None,
+    retry_after: int | None = None,
 ) -> wafv2.CfnWebACL.RuleProperty:
+    """Block, with WAF's plain 403 or with ``status`` and a JSON body (and Retry-After) for clients."""
+    custom = None
+    if status is not None:
+        headers = (
+            [wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Retry-After", value=str(retry_after))]
+            if retry_after
+            else None
+        )
+        custom = wafv2.CfnWebACL.CustomResponseProperty(
+            response_code=status, custom_response_body_key=body_key, response_headers=headers
+        )
     return wafv2.CfnWebACL.RuleProperty(
         name=name,
         priority=priority,
-        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        action=wafv2.CfnWebACL.RuleActionProperty(
+            block=wafv2.CfnWebACL.BlockActionProperty(custom_response=custom) if custom else {}
+        ),
         statement=statement,
         visibility_config=visibility(name),
     )
 
 
-def rate_per_ip(limit: int) -> wafv2.CfnWebACL.StatementProperty:
+def rate_per_ip(
+    limit: int, *, scope_down: wafv2.CfnWebACL.StatementProperty | None = None
+) -> wafv2.CfnWebACL.StatementProperty:
     return wafv2.CfnWebACL.StatementProperty(
-        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(aggregate_key_type="IP", limit=limit)
+        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+            aggregate_key_type="IP", limit=limit, scope_down_statement=scope_down
+        )
+    )
+
+
+def has_header(header: str) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": header}),
+            comparison_operator="GT",
+            size=0,
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+        )
     )
 
 
@@ -109,7 +159,10 @@ def path_starts_with(prefix: str) -> wafv2.CfnWebACL.StatementProperty:
 def body_larger_than(size: int) -> wafv2.CfnWebACL.StatementProperty:
     return wafv2.CfnWebACL.StatementProperty(
         size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
-            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(body={"OversizeHandling": "MATCH"}),
+            # Bodies beyond what WAF inspects count as too large too.
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                body=wafv2.CfnWebACL.BodyProperty(oversize_handling="MATCH")
+            ),
             comparison_operator="GT",
             size=size,
             text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
@@ -120,6 +173,12 @@ def body_larger_than(size: int) -> wafv2.CfnWebACL.StatementProperty:
 def all_of(*statements: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.StatementProperty:
     return wafv2.CfnWebACL.StatementProperty(
         and_statement=wafv2.CfnWebACL.AndStatementProperty(statements=list(statements))
+    )
+
+
+def any_of(*statements: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=list(statements))
     )
 
 

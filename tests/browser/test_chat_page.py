@@ -165,7 +165,7 @@ def test_a_message_gets_a_reply_and_the_quota_message_shows_when_the_cap_is_reac
 def test_a_wrong_api_key_is_explained(page: Page) -> None:
     page.get_by_label("API key").fill("not-the-key")
     _send(page, "hello")
-    expect(page.get_by_role("alert")).to_contain_text("The API key was refused")
+    expect(page.get_by_role("alert")).to_contain_text("check the API key")
 
 
 def test_the_page_works_on_a_phone_sized_screen(page: Page) -> None:

@@ -15,9 +15,15 @@ PINNED_LOGICAL_IDS = {
 }
 
 
+# People's accounts, where a stage has browser sign-in.
+PINNED_USER_POOL_ID = "UsersUserPool7E610616"
+
+
 def test_stateful_resources_keep_their_logical_ids(stage: SynthesizedStage) -> None:
     for resource_type, logical_id in PINNED_LOGICAL_IDS.items():
         assert list(stage.data.find_resources(resource_type)) == [logical_id], resource_type
+    pools = list(stage.data.find_resources("AWS::Cognito::UserPool"))
+    assert pools == ([PINNED_USER_POOL_ID] if stage.config.browser_sign_in else [])
 
 
 def test_table_expires_turns_with_ttl(stage: SynthesizedStage) -> None:

@@ -10,7 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from stacks.config import STAGES, CustomDomain, EdgeConfig
+from stacks.config import STAGES, CustomDomain
 from stacks.edge_stack import EDGE_MANAGED_RULE_GROUPS, REDACTED_HEADERS
 from stacks.stage import build_stages
 from tests.infra.conftest import SynthesizedStage, cdk_context, only_resource
@@ -42,32 +42,48 @@ def test_the_edge_runs_the_managed_rule_groups_and_anonymous_ips_per_config(stag
     assert managed == expected
 
 
-def test_the_edge_limits_rates_per_ip_and_per_api_key(stage: SynthesizedStage) -> None:
+def test_the_edge_limits_rates_per_key_and_per_ip_of_keyless_requests_with_a_429(
+    stage: SynthesizedStage,
+) -> None:
     rules = _rules(stage)
     per_ip = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
     assert (per_ip["AggregateKeyType"], per_ip["Limit"]) == (
         "IP",
         stage.config.edge.rate_limit_per_ip_per_5_minutes,
     )
+    # keyed requests are left to the per-key rule and the usage plans
+    keyless = per_ip["ScopeDownStatement"]["NotStatement"]["Statement"]["SizeConstraintStatement"]
+    assert keyless["FieldToMatch"] == {"SingleHeader": {"Name": "x-api-key"}}
     per_key = rules["RateLimitPerApiKey"]["Statement"]["RateBasedStatement"]
     assert per_key["Limit"] == stage.config.edge.rate_limit_per_api_key_per_5_minutes
     assert per_key["CustomKeys"][0]["Header"]["Name"] == "x-api-key"
-    assert rules["RateLimitPerIp"]["Action"] == rules["RateLimitPerApiKey"]["Action"] == {"Block": {}}
+    fastest_tier = max(t.throttle.rate_limit for t in stage.config.tiers)
+    assert per_key["Limit"] >= fastest_tier * 300  # never stricter than a paid tier's usage plan
+    for name in ("RateLimitPerIp", "RateLimitPerApiKey"):
+        response = rules[name]["Action"]["Block"]["CustomResponse"]
+        assert response["ResponseCode"] == 429
+        assert response["ResponseHeaders"][0]["Name"] == "Retry-After"
 
 
-def test_the_edge_refuses_oversized_chat_bodies(stage: SynthesizedStage) -> None:
-    statements = _rules(stage)["ChatBodyTooLarge"]["Statement"]["AndStatement"]["Statements"]
-    path = statements[0]["ByteMatchStatement"]
-    size = statements[1]["SizeConstraintStatement"]
-    assert (path["SearchString"], path["PositionalConstraint"]) == ("/api/chat", "STARTS_WITH")
-    assert (size["ComparisonOperator"], size["Size"]) == ("GT", stage.config.edge.max_chat_body_bytes)
+def test_waf_answers_are_json_and_samples_are_off(stage: SynthesizedStage) -> None:
+    _, acl = only_resource(stage.edge, "AWS::WAFv2::WebACL")
+    bodies = acl["Properties"]["CustomResponseBodies"]
+    assert all(body["ContentType"] == "APPLICATION_JSON" for body in bodies.values())
+    for template in (stage.edge, stage.service):
+        _, any_acl = only_resource(template, "AWS::WAFv2::WebACL")
+        configs = [
+            any_acl["Properties"]["VisibilityConfig"],
+            *(r["VisibilityConfig"] for r in any_acl["Properties"]["Rules"]),
+        ]
+        assert not any(c["SampledRequestsEnabled"] for c in configs)  # samples would show keys and tokens
 
 
 def test_waf_logs_go_to_an_aws_waf_logs_group_with_credentials_redacted(stage: SynthesizedStage) -> None:
     _, logging = only_resource(stage.edge, "AWS::WAFv2::LoggingConfiguration")
     redacted = {field["SingleHeader"]["Name"] for field in logging["Properties"]["RedactedFields"]}
     assert redacted == set(REDACTED_HEADERS) == {"x-api-key", "authorization", "cookie"}
-    _, group = only_resource(stage.edge, "AWS::Logs::LogGroup")
+    group_id, group = only_resource(stage.edge, "AWS::Logs::LogGroup")
+    assert group_id in json.dumps(logging["Properties"]["LogDestinationConfigs"])
     assert group["Properties"]["LogGroupName"].startswith("aws-waf-logs-")
     assert group["Properties"]["RetentionInDays"] == stage.config.log_retention_days
 
@@ -180,8 +196,34 @@ def test_geo_restriction_follows_config(with_domain_and_geo: tuple[Template, Tem
     assert geo == {"Locations": ["DE", "FR"], "RestrictionType": "whitelist"}
 
 
-def test_edge_config_reaches_every_stage() -> None:
-    assert all(isinstance(config.edge, EdgeConfig) for config in STAGES.values())
+def test_a_per_key_limit_stricter_than_the_fastest_tier_is_refused() -> None:
+    edge = dataclasses.replace(STAGES["prod"].edge, rate_limit_per_api_key_per_5_minutes=300)
+    with pytest.raises(ValueError, match="fastest tier"):
+        dataclasses.replace(STAGES["prod"], edge=edge)
+
+
+def test_a_body_limit_below_the_longest_message_is_refused() -> None:
+    edge = dataclasses.replace(STAGES["prod"].edge, max_chat_body_bytes=2_000)
+    with pytest.raises(ValueError, match="max_message_chars"):
+        dataclasses.replace(STAGES["prod"], edge=edge)
+
+
+def test_rotating_the_origin_verify_value_changes_both_sides_in_one_deploy() -> None:
+    app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
+    bumped = dataclasses.replace(STAGES["dev"], origin_verify_generation=2)
+    stage = build_stages(app, [bumped])["dev"]
+    (distribution,) = Template.from_stack(stage.web).find_resources("AWS::CloudFront::Distribution").values()
+    (acl,) = Template.from_stack(stage.service).find_resources("AWS::WAFv2::WebACL").values()
+    assert "generation 2" in distribution["Properties"]["DistributionConfig"]["Comment"]
+    assert "generation 2" in acl["Properties"]["Description"]
+
+
+def test_both_sides_read_the_same_origin_verify_secret(stage: SynthesizedStage) -> None:
+    secret_id, _ = only_resource(stage.service, "AWS::SecretsManager::Secret")
+    _, acl = only_resource(stage.service, "AWS::WAFv2::WebACL")
+    assert secret_id in json.dumps(acl["Properties"]["Rules"])
+    origin_headers = [h for o in _distribution(stage)["Origins"] for h in o.get("OriginCustomHeaders", [])]
+    assert secret_id in json.dumps(origin_headers)  # via the service stack's output of that secret
 
 
 def test_hashed_assets_are_cached_for_a_year_and_the_entry_never(stage: SynthesizedStage) -> None:

@@ -59,3 +59,11 @@ def test_the_csp_lets_the_page_reach_the_sign_in_domain_only_where_needed(stage:
     _, policy = only_resource(stage.web, "AWS::CloudFront::ResponseHeadersPolicy")
     csp = json.dumps(policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"])
     assert ("amazoncognito.com" in csp) == stage.config.browser_sign_in
+
+
+def test_the_sign_in_domain_serves_the_classic_hosted_ui(stage: SynthesizedStage) -> None:
+    """Managed login v2 serves nothing to a client without a branding resource; v1 needs none."""
+    domains = stage.data.find_resources("AWS::Cognito::UserPoolDomain")
+    for domain in domains.values():
+        assert domain["Properties"].get("ManagedLoginVersion", 1) == 1
+    assert len(domains) == (1 if stage.config.browser_sign_in else 0)

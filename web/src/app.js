@@ -58,27 +58,25 @@
     history.replaceState(null, "", location.pathname);
     const pending = JSON.parse(sessionStorage.getItem(PKCE_STORAGE) || "null");
     sessionStorage.removeItem(PKCE_STORAGE);
-    if (!pending || pending.state !== params.get("state")) {
+    try {
+      if (!pending || pending.state !== params.get("state")) throw new Error("state mismatch");
+      const response = await fetch(signInConfig.domain + "/oauth2/token", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          client_id: signInConfig.clientId,
+          code: code,
+          redirect_uri: signInConfig.redirectUri,
+          code_verifier: pending.verifier,
+        }),
+      });
+      const tokens = response.ok ? await response.json() : {};
+      if (typeof tokens.id_token !== "string") throw new Error("no id token");
+      sessionStorage.setItem(TOKEN_STORAGE, tokens.id_token);
+    } catch (_) {
       showError("Sign-in could not be completed. Please try again.");
-      return;
     }
-    const response = await fetch(signInConfig.domain + "/oauth2/token", {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        client_id: signInConfig.clientId,
-        code: code,
-        redirect_uri: signInConfig.redirectUri,
-        code_verifier: pending.verifier,
-      }),
-    });
-    if (!response.ok) {
-      showError("Sign-in could not be completed. Please try again.");
-      return;
-    }
-    const tokens = await response.json();
-    sessionStorage.setItem(TOKEN_STORAGE, tokens.id_token);
   }
 
   function idTokenEmail(token) {
@@ -108,8 +106,11 @@
       signInConfig = null;
     }
     if (!signInConfig) return;
-    await finishSignIn();
-    showAccount();
+    try {
+      await finishSignIn();
+    } finally {
+      showAccount(); // whatever happened, the page offers Sign in (or Sign out)
+    }
   }
 
   signIn.addEventListener("click", () => startSignIn());
@@ -180,13 +181,16 @@
   async function explain(response) {
     const detail = await readMessage(response);
     if (response.status === 400) return "That message could not be sent: " + (detail || "it is not valid.");
-    if (response.status === 401 || response.status === 403) {
-      if (signInConfig) {
-        sessionStorage.removeItem(TOKEN_STORAGE);
-        showAccount();
-        return "Your sign-in has expired. Please sign in again.";
-      }
-      return "The API key was refused. Check it and try again.";
+    if (response.status === 401 && signInConfig) {
+      sessionStorage.removeItem(TOKEN_STORAGE);
+      showAccount();
+      return "Your sign-in has expired. Please sign in again.";
+    }
+    if (response.status === 413) return "That message is too long to send.";
+    if (response.status === 403) {
+      return signInConfig
+        ? "The request was refused. If this keeps happening, rephrase the message."
+        : "The request was refused: check the API key and try again.";
     }
     if (response.status === 429) return "Too many requests. Please try again " + waitText(response) + ".";
     if (response.status >= 500) return "The assistant is unavailable right now. Please try again " + waitText(response) + ".";
