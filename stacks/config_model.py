@@ -1,0 +1,214 @@
+"""The types of a stage's configuration, and the rules a configuration must keep.
+
+The values for dev, staging and prod live in stacks/config.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
+
+# Account ids that exist only so that synth works offline. A stage whose account is one of these
+# takes the account from `-c account=...` or CDK_DEFAULT_ACCOUNT when either is given.
+PLACEHOLDER_ACCOUNTS = frozenset({"111111111111", "222222222222", "333333333333"})
+
+# API Gateway stops waiting for a Lambda integration after 29 s, cold-start init included; everything a
+# request does must fit, with time left for init.
+API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
+INIT_ALLOWANCE_SECONDS = 2
+# What the handler keeps back after the model's deadline to store the reply (lambda_src/chat/service.py).
+RESPONSE_MARGIN_SECONDS = 3
+
+# The retention periods CloudWatch Logs accepts that a stage is likely to want.
+_RETENTION_BY_DAYS = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    731: logs.RetentionDays.TWO_YEARS,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Throttle:
+    rate_limit: float  # steady-state requests per second
+    burst_limit: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProviderConfig:
+    """One model at one provider. ``openai``: any OpenAI-compatible chat-completions API, keyed by the
+    stage's LLM secret. ``bedrock``: Amazon Bedrock's Converse API in the stage's region, by IAM."""
+
+    name: str  # a label for metrics and for the key in the secret, e.g. "openai"
+    kind: Literal["openai", "bedrock"]
+    model: str
+    base_url: str | None = None
+    timeout_seconds: float = 12.0  # one attempt; the whole answer has LlmConfig.timeout_seconds
+
+    def __post_init__(self) -> None:
+        if (self.kind == "openai") != (self.base_url is not None):
+            raise ValueError(f"provider {self.name}: base_url is required for openai and unused for bedrock")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmConfig:
+    """Providers in fallback order, and how hard to try each before moving to the next."""
+
+    providers: tuple[ProviderConfig, ...]
+    max_output_tokens: int
+    timeout_seconds: float  # for the whole answer: every attempt and fallback
+    system_prompt: str = "You are a helpful assistant. Answer concisely."
+    max_attempts: int = 3  # per provider, within the deadline
+    retry_base_delay_seconds: float = 0.25  # full-jitter backoff: uniform in [0, base * 2^n], n = retry
+    breaker_failure_threshold: int = 5
+    breaker_cooldown_seconds: int = 30
+    degraded_reply: str = "The assistant is unavailable right now. Please try again in a little while."
+    cache_ttl_seconds: int = 86_400  # first-turn answer cache; 0 turns it off
+    # Shared, a cache hit tells a client that someone asked the same first question recently (and
+    # saves more tokens); per client, it only ever replays the client's own questions.
+    cache_shared_across_clients: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.providers:
+            raise ValueError("at least one LLM provider is required")
+        for provider in self.providers:
+            # One hanging attempt must leave time to retry or fail over.
+            if provider.timeout_seconds > self.timeout_seconds * 0.75:
+                raise ValueError(
+                    f"provider {provider.name}: timeout_seconds must be at most 75 % of llm.timeout_seconds"
+                )
+        if len({p.name for p in self.providers}) != len(self.providers):
+            raise ValueError("provider names must be unique")
+
+    @property
+    def needs_secret(self) -> bool:
+        return any(p.kind == "openai" for p in self.providers)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomDomain:
+    """A name for the chat page and API, with its Route 53 hosted zone (looked up by id: no lookups)."""
+
+    domain_name: str  # e.g. chat.example.com
+    hosted_zone_id: str
+    hosted_zone_name: str  # e.g. example.com
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeConfig:
+    """CloudFront and its web ACL (scope CLOUDFRONT, always in us-east-1)."""
+
+    rate_limit_per_ip_per_5_minutes: int
+    rate_limit_per_api_key_per_5_minutes: int
+    block_anonymous_ips: bool = False  # VPNs, Tor, hosting providers: on where abuse outweighs reach
+    max_chat_body_bytes: int = 8 * 1024
+    geo_allow_list: tuple[str, ...] = ()  # ISO country codes; empty allows every country
+    custom_domain: CustomDomain | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsageTier:
+    """One tier of clients: an API Gateway usage plan (throttle, requests per day) and the token and
+    per-session allowances the chat handler enforces. Keys are issued per tier (scripts/issue_api_key.py)."""
+
+    name: str
+    throttle: Throttle
+    requests_per_day: int
+    daily_tokens: int
+    session_requests_per_day: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageConfig:
+    name: str
+    account: str
+    region: str
+    # Chat Lambda
+    lambda_memory_mb: int
+    lambda_timeout_seconds: int
+    reserved_concurrency: int | None
+    log_retention_days: int
+    powertools_layer_version: int
+    # X-Ray SDK subsegments (DynamoDB, Secrets Manager, LLM calls) cost ~150 ms of cold start; Lambda's
+    # active tracing records every invocation either way.
+    xray_sdk_subsegments: bool = True
+    # Conversation data
+    transcript_retention_days: int
+    history_turns: int
+    max_message_chars: int = 1000
+    removal_policy: cdk.RemovalPolicy
+    deletion_protection: bool
+    termination_protection: bool
+    # API
+    stage_throttle: Throttle
+    # INFO would log request-validation details, which quote what the user sent.
+    api_execution_log_level: apigw.MethodLoggingLevel
+    edge: EdgeConfig
+    # Bump after putting a new value into the origin-verify secret: both the CloudFront origin and the
+    # regional WAF rule change with it, so one deploy re-reads the secret on both sides together.
+    origin_verify_generation: int = 1
+    # Cognito sign-in for people using the chat page (/api/web/* routes); API keys stay for programs.
+    browser_sign_in: bool = False
+    # Other origins whose browser code may call the API (the chat page is same-origin and needs none).
+    cors_allowed_origins: tuple[str, ...] = ()
+    # LLM
+    llm: LlmConfig
+    tiers: tuple[UsageTier, ...]
+    default_tier: str  # the plan of the stage's first API key, and of any client without a profile
+    idempotency_ttl_seconds: int = 3600
+    # Operations
+    alarm_emails: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.lambda_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS - INIT_ALLOWANCE_SECONDS:
+            raise ValueError(
+                f"{self.name}: lambda_timeout_seconds must stay below API Gateway's "
+                f"{API_GATEWAY_INTEGRATION_LIMIT_SECONDS} s integration limit"
+            )
+        if self.llm.timeout_seconds + RESPONSE_MARGIN_SECONDS > self.lambda_timeout_seconds:
+            raise ValueError(
+                f"{self.name}: llm.timeout_seconds must leave {RESPONSE_MARGIN_SECONDS} s "
+                "of the Lambda timeout"
+            )
+        if not 1 <= self.max_message_chars <= 32_000:
+            raise ValueError(f"{self.name}: max_message_chars out of range")
+        if self.log_retention_days not in _RETENTION_BY_DAYS:
+            raise ValueError(f"{self.name}: log_retention_days must be one of {sorted(_RETENTION_BY_DAYS)}")
+        if self.default_tier not in {t.name for t in self.tiers}:
+            raise ValueError(f"{self.name}: default_tier must name one of tiers")
+        if len({t.name for t in self.tiers}) != len(self.tiers):
+            raise ValueError(f"{self.name}: tier names must be unique")
+        fastest = max(t.throttle.rate_limit for t in self.tiers)
+        if self.edge.rate_limit_per_api_key_per_5_minutes < fastest * 300:
+            raise ValueError(
+                f"{self.name}: the edge's per-key limit must allow the fastest tier "
+                f"({fastest} req/s = {fastest * 300:.0f} per 5 minutes); the usage plans do the fine limiting"
+            )
+        # JSON may spend up to 6 bytes on one character (\uXXXX); the rest of the body is small.
+        if self.edge.max_chat_body_bytes < self.max_message_chars * 6 + 512:
+            raise ValueError(
+                f"{self.name}: edge.max_chat_body_bytes cannot carry a message of max_message_chars"
+            )
+        for origin in self.cors_allowed_origins:
+            if origin == "*" and self.name != "dev":
+                raise ValueError(f"{self.name}: CORS may allow any origin ('*') only in dev")
+            if origin != "*" and not origin.startswith("https://") and self.name != "dev":
+                raise ValueError(f"{self.name}: CORS origins must be https:// URLs, got {origin!r}")
+        if self.history_turns < 0:
+            raise ValueError(f"{self.name}: history_turns must not be negative")
+
+    @property
+    def environment(self) -> cdk.Environment:
+        return cdk.Environment(account=self.account, region=self.region)
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return _RETENTION_BY_DAYS[self.log_retention_days]
