@@ -12,8 +12,6 @@ the handler receives a REST proxy event. Pages get the same security headers as 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import os
 import re
@@ -26,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+from scripts import fake_sign_in as fake_cognito
 from scripts.build_web import build_site
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
@@ -144,26 +143,6 @@ def rest_event(method: str, path: str, headers: dict[str, str], body: str | None
     }
 
 
-FAKE_SIGN_IN_PREFIX = "/fake-sign-in"
-
-
-def _fake_id_token(email: str) -> str:
-    """An unsigned JWT-shaped token: the dev server reads its subject; nothing else accepts it."""
-
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none'})}.{part({'sub': 'dev-user-' + email.split('@')[0], 'email': email})}."
-
-
-def _claims(token: str) -> dict[str, Any]:
-    try:
-        payload = token.split(".")[1]
-        return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
-    except (IndexError, ValueError):
-        return {}
-
-
 def make_handler(site: Path, api_key: str, *, fake_sign_in: bool = False) -> type[BaseHTTPRequestHandler]:
     from lambda_src.handlers import chat
 
@@ -192,8 +171,8 @@ def make_handler(site: Path, api_key: str, *, fake_sign_in: bool = False) -> typ
                 self._send(421, b"Misdirected request", {"Content-Type": "text/plain"})
                 return
             path = self.path.split("?", 1)[0]
-            if fake_sign_in and path.startswith(FAKE_SIGN_IN_PREFIX):
-                self._fake_sign_in(path.removeprefix(FAKE_SIGN_IN_PREFIX))
+            if fake_sign_in and path.startswith(fake_cognito.PREFIX):
+                self._fake_sign_in(path.removeprefix(fake_cognito.PREFIX))
             elif path.startswith("/api/"):
                 self._api(path.removeprefix("/api"))
             elif self.command == "GET":
@@ -208,7 +187,7 @@ def make_handler(site: Path, api_key: str, *, fake_sign_in: bool = False) -> typ
             event = rest_event(self.command, path, headers, body)
             if path.startswith("/web/"):
                 # The Cognito authorizer's part: a valid token's claims reach the handler, others get 401.
-                claims = _claims(headers.get("Authorization", "")) if fake_sign_in else {}
+                claims = fake_cognito.claims(headers.get("Authorization", "")) if fake_sign_in else {}
                 if "sub" not in claims:
                     self._send(401, b'{"message": "Unauthorized"}', {"Content-Type": "application/json"})
                     return
@@ -228,7 +207,7 @@ def make_handler(site: Path, api_key: str, *, fake_sign_in: bool = False) -> typ
                 origin = f"http://{self.headers.get('Host')}"
                 sign_in = (
                     {
-                        "domain": origin + FAKE_SIGN_IN_PREFIX,
+                        "domain": origin + fake_cognito.PREFIX,
                         "clientId": "dev-client",
                         "redirectUri": origin + "/",
                     }
@@ -248,26 +227,10 @@ def make_handler(site: Path, api_key: str, *, fake_sign_in: bool = False) -> typ
             self._send(200, file.read_bytes(), {"Content-Type": content_type, "Cache-Control": cache})
 
         def _fake_sign_in(self, path: str) -> None:
-            """Cognito's two endpoints, just enough for the page's PKCE flow (never for production)."""
             query = dict(urllib.parse.parse_qsl(self.path.split("?", 1)[1] if "?" in self.path else ""))
-            if path == "/oauth2/authorize" and query.get("code_challenge_method") == "S256":
-                code = f"{query['code_challenge']}"
-                target = f"{query['redirect_uri']}?code={code}&state={urllib.parse.quote(query['state'])}"
-                self._send(302, b"", {"Location": target})
-            elif path == "/oauth2/token" and self.command == "POST":
-                length = int(self.headers.get("Content-Length") or 0)
-                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
-                digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
-                challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-                if challenge != form.get("code"):
-                    self._send(400, b'{"error": "invalid_grant"}', {"Content-Type": "application/json"})
-                    return
-                token = json.dumps({"id_token": _fake_id_token("person@example.com"), "token_type": "Bearer"})
-                self._send(200, token.encode(), {"Content-Type": "application/json"})
-            elif path == "/logout":
-                self._send(302, b"", {"Location": query.get("logout_uri", "/")})
-            else:
-                self._send(404, b"Not found", {"Content-Type": "text/plain"})
+            length = int(self.headers.get("Content-Length") or 0)
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode())) if length else {}
+            self._send(*fake_cognito.answer(self.command, path, query, form))
 
         def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
