@@ -138,7 +138,7 @@ class ChatApi(Construct):
             request_validator=validator,
             request_models={"application/json": chat_model},
         )
-        self._acknowledge_api_key_auth(self.chat_method)
+        self._acknowledge_api_key_auth(self.chat_method, "POST /chat", "POST /web/chat")
 
         session = self.api.root.add_resource("conversations").add_resource("{sessionId}")
         self.conversation_methods = [
@@ -152,7 +152,11 @@ class ChatApi(Construct):
             for verb in ("GET", "DELETE")
         ]
         for method in self.conversation_methods:
-            self._acknowledge_api_key_auth(method)
+            self._acknowledge_api_key_auth(
+                method,
+                f"{method.http_method} /conversations/{{sessionId}}",
+                f"{method.http_method} /web/conversations/{{sessionId}}",
+            )
 
         self.web_methods: list[apigw.Method] = []
         if user_pool is not None:
@@ -263,22 +267,23 @@ class ChatApi(Construct):
                     acknowledge(
                         construct,
                         rule,
-                        "CORS preflight (OPTIONS) for the origins in config, answered by API Gateway's mock "
-                        "integration; browsers send it without credentials and it reaches no data.",
+                        f"OPTIONS {construct.resource.path} is the CORS preflight for the origins in config, "
+                        "answered by API Gateway's mock integration; browsers send it without credentials "
+                        "and it reaches no data.",
                     )
 
     @staticmethod
-    def _acknowledge_api_key_auth(method: apigw.Method) -> None:
+    def _acknowledge_api_key_auth(method: apigw.Method, route: str, browser_twin: str) -> None:
         acknowledge(
             method,
             "AwsSolutions-APIG4",
-            "A route for programs: a usage-plan API key (api_key_required) identifies and meters each "
-            "client and owns its sessions; people on the chat page use the /web/* twins, which carry "
-            "the Cognito authorizer where the stage enables browser sign-in.",
+            f"{route} is for programs: a usage-plan API key (api_key_required) identifies and meters each "
+            f"client and owns its sessions; people on the chat page use {browser_twin}, which carries the "
+            "Cognito authorizer where the stage enables browser sign-in.",
         )
         acknowledge(
             method,
             "AwsSolutions-COG4",
-            "A route for programs, authenticated by usage-plan API key with the client's throttle and "
-            "quota; the Cognito authorizer guards the chat page's /web/* twins of this route.",
+            f"{route} authenticates programs by usage-plan API key, with the client's throttle and quota; "
+            f"the Cognito authorizer guards its browser twin {browser_twin}.",
         )

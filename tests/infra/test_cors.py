@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 from stacks.config import STAGES
 from stacks.stage import build_stages
 from tests.infra.conftest import SynthesizedStage, cdk_context
-from tests.infra.test_nag import _findings
+from tests.infra.test_nag import _acknowledgements, _findings
 
 
 def test_no_preflight_routes_without_configured_origins(stage: SynthesizedStage) -> None:
@@ -37,7 +37,11 @@ def test_configured_origins_get_an_api_gateway_preflight_on_every_route() -> Non
     config = dataclasses.replace(STAGES["prod"], cors_allowed_origins=("https://app.example.com",))
     app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
     stage = build_stages(app, [config])["prod"]
-    assert _findings(stage) == set()  # preflights are acknowledged, one by one
+    assert _findings(stage) == set()  # preflights are acknowledged, one by one, naming their route
+    preflight_reasons = [
+        r for c, _, r in _acknowledgements(stage) if getattr(c, "http_method", "") == "OPTIONS"
+    ]
+    assert any("OPTIONS /chat" in reason for reason in preflight_reasons)
     service = Template.from_stack(stage.service)
     options = service.find_resources("AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "OPTIONS"}})
     assert len(options) >= 4  # /chat, /conversations/{sessionId}, /health and their parents

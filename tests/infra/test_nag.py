@@ -6,6 +6,7 @@ import sys
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import IConstruct
@@ -95,3 +96,10 @@ def test_acknowledge_refuses_a_vague_reason() -> None:
     stack = cdk.Stack(cdk.App())
     with pytest.raises(ValueError, match="specific reason"):
         acknowledge(stack, "AwsSolutions-IAM5", "ok")
+
+
+def test_route_acknowledgements_name_their_route(stage: SynthesizedStage) -> None:
+    for construct, rule_id, reason in _acknowledgements(stage.stage):
+        if rule_id in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            assert isinstance(construct, apigw.Method)
+            assert f"{construct.http_method} {construct.resource.path}" in reason, reason
