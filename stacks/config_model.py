@@ -146,6 +146,8 @@ class StageConfig:
     max_message_chars: int = 1000
     removal_policy: cdk.RemovalPolicy
     deletion_protection: bool
+    # Daily AWS Backup recovery points of the table, kept this many days; 0 means no backup plan.
+    backup_retention_days: int = 0
     termination_protection: bool
     # API
     stage_throttle: Throttle

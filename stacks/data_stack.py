@@ -11,6 +11,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.conversation_store import ConversationStore
 from stacks.constructs.llm_secret import LlmApiKeySecret
+from stacks.constructs.table_backups import TableBackups
 from stacks.constructs.user_directory import UserDirectory
 
 
@@ -35,6 +36,15 @@ class DataStack(cdk.Stack):
         self.llm_secret = LlmApiKeySecret(
             self, "LlmApiKey", key=self.key, removal_policy=config.removal_policy
         ).secret
+        if config.backup_retention_days:
+            TableBackups(
+                self,
+                "Backups",
+                table=self.conversations.table,
+                key=self.key,
+                retention_days=config.backup_retention_days,
+                removal_policy=config.removal_policy,
+            )
         # People's accounts are data: the user pool lives here, beside the table, with the same policy.
         self.users = (
             UserDirectory(self, "Users", stage=config.name, removal_policy=config.removal_policy)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Match
 
 from tests.infra.conftest import SynthesizedStage, only_resource
@@ -102,3 +104,28 @@ def test_dev_data_follows_the_configured_removal_policy(synthesized: dict[str, S
     assert table["DeletionPolicy"] == "Delete"
     assert table["Properties"]["Replicas"][0].get("DeletionProtectionEnabled") in (None, False)
     assert dev.stage.data.termination_protection is False
+
+
+def test_staging_and_prod_back_the_table_up_daily_into_a_vault_under_the_stage_key(
+    stage: SynthesizedStage,
+) -> None:
+    plans = stage.data.find_resources("AWS::Backup::BackupPlan")
+    if not stage.config.backup_retention_days:
+        assert plans == {}
+        return
+    (plan,) = plans.values()
+    (rule,) = plan["Properties"]["BackupPlan"]["BackupPlanRule"]
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert rule["Lifecycle"]["DeleteAfterDays"] == stage.config.backup_retention_days
+    _, vault = only_resource(stage.data, "AWS::Backup::BackupVault")
+    assert vault["Properties"]["EncryptionKeyArn"] == {
+        "Fn::GetAtt": [PINNED_LOGICAL_IDS["AWS::KMS::Key"], "Arn"]
+    }
+    _, selection = only_resource(stage.data, "AWS::Backup::BackupSelection")
+    resources = json.dumps(selection["Properties"]["BackupSelection"]["Resources"])
+    assert PINNED_LOGICAL_IDS["AWS::DynamoDB::GlobalTable"] in resources
+
+
+def test_dev_has_no_backup_plan(synthesized: dict[str, SynthesizedStage]) -> None:
+    assert synthesized["dev"].config.backup_retention_days == 0
+    assert synthesized["prod"].config.backup_retention_days >= 30
