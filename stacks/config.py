@@ -88,6 +88,7 @@ STAGES: Mapping[str, StageConfig] = {
         llm=_DEFAULT_LLM,
         tiers=_TIERS,
         default_tier="free",
+        monthly_budget_usd=50.0,
         alarm_emails=(),
     ),
     "staging": StageConfig(
@@ -112,6 +113,7 @@ STAGES: Mapping[str, StageConfig] = {
         browser_sign_in=True,
         tiers=_TIERS,
         default_tier="free",
+        monthly_budget_usd=200.0,
         alarm_emails=("chatbot-oncall-staging@example.com",),  # placeholder
     ),
     "prod": StageConfig(
@@ -141,6 +143,7 @@ STAGES: Mapping[str, StageConfig] = {
         browser_sign_in=True,
         tiers=_TIERS,
         default_tier="free",
+        monthly_budget_usd=2_000.0,
         alarm_emails=("chatbot-oncall@example.com",),  # placeholder
     ),
 }

@@ -168,6 +168,8 @@ class StageConfig:
     idempotency_ttl_seconds: int = 3600
     # Operations
     alarm_emails: tuple[str, ...] = field(default_factory=tuple)
+    # AWS Budgets: monthly cost of the stage's account, with alerts at 80 % and 100 % (forecast and actual).
+    monthly_budget_usd: float = 100.0
 
     def __post_init__(self) -> None:
         if self.lambda_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS - INIT_ALLOWANCE_SECONDS:

@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.constructs.cost_budget import CostBudget
 from stacks.nag import acknowledge
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -68,6 +69,36 @@ class Operations(Construct):
         )
         self._subscribe(config.alarm_emails)
         self.alarm_action = cw_actions.SnsAction(self.topic)
+        self._allow_budgets_to_publish()
+        CostBudget(
+            self,
+            "Budget",
+            stage=config.name,
+            limit_usd=config.monthly_budget_usd,
+            topic=self.topic,
+            emails=config.alarm_emails,
+        )
+
+    def _allow_budgets_to_publish(self) -> None:
+        account = cdk.Stack.of(self).account
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBudgetsToUseTheKey",
+                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            )
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisAccountsBudgetsToPublish",
+                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            )
+        )
 
     def _subscribe(self, emails: tuple[str, ...]) -> None:
         if not emails:

@@ -71,9 +71,42 @@ def test_cloudwatch_alarms_of_this_account_may_publish_to_the_topic(stage: Synth
     topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
     _, policy = only_resource(stage.service, "AWS::SNS::TopicPolicy")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
-    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    (allow,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
     assert allow["Action"] == "sns:Publish"
     assert allow["Resource"] == {"Ref": topic_id}
     assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": stage.config.account}
     assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in statements)
+
+
+def test_a_monthly_budget_alerts_the_topic_and_oncall_at_80_and_100_percent(stage: SynthesizedStage) -> None:
+    topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
+    _, budget = only_resource(stage.service, "AWS::Budgets::Budget")
+    props = budget["Properties"]
+    assert props["Budget"]["BudgetType"] == "COST"
+    assert props["Budget"]["TimeUnit"] == "MONTHLY"
+    assert props["Budget"]["BudgetLimit"] == {"Amount": stage.config.monthly_budget_usd, "Unit": "USD"}
+    alerts = {
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
+        for n in props["NotificationsWithSubscribers"]
+    }
+    assert alerts == {("FORECASTED", 80), ("FORECASTED", 100), ("ACTUAL", 80), ("ACTUAL", 100)}
+    for notification in props["NotificationsWithSubscribers"]:
+        subscribers = {(s["SubscriptionType"], json.dumps(s["Address"])) for s in notification["Subscribers"]}
+        assert ("SNS", json.dumps({"Ref": topic_id})) in subscribers
+        assert {a for t, a in subscribers if t == "EMAIL"} == {
+            json.dumps(e) for e in stage.config.alarm_emails
+        }
+
+
+def test_budgets_may_publish_to_the_encrypted_topic(stage: SynthesizedStage) -> None:
+    _, policy = only_resource(stage.service, "AWS::SNS::TopicPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s.get("Principal") == {"Service": "budgets.amazonaws.com"} and s["Action"] == "sns:Publish"
+        for s in statements
+    )
+    _, key = only_resource(stage.service, "AWS::KMS::Key")
+    assert any(
+        s.get("Principal") == {"Service": "budgets.amazonaws.com"}
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+    )
