@@ -15,6 +15,7 @@ from aws_cdk import aws_apigateway as apigw
 
 from stacks.config_model import (
     PLACEHOLDER_ACCOUNTS,
+    AlarmThresholds,
     CustomDomain,
     EdgeConfig,
     LlmConfig,
@@ -27,6 +28,7 @@ from stacks.config_model import (
 __all__ = [
     "PLACEHOLDER_ACCOUNTS",
     "STAGES",
+    "AlarmThresholds",
     "CustomDomain",
     "EdgeConfig",
     "LlmConfig",
@@ -143,6 +145,7 @@ STAGES: Mapping[str, StageConfig] = {
         browser_sign_in=True,
         tiers=_TIERS,
         default_tier="free",
+        alarm_thresholds=AlarmThresholds(max_tokens_per_hour=5_000_000),
         monthly_budget_usd=2_000.0,
         alarm_emails=("chatbot-oncall@example.com",),  # placeholder
     ),

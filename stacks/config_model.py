@@ -115,6 +115,16 @@ class EdgeConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AlarmThresholds:
+    """What pages on-call besides the fixed ones (error rates, throttles, duration near the timeout)."""
+
+    api_p99_latency_ms: float = 15_000
+    client_errors_per_5_minutes: int = 100
+    waf_blocked_per_5_minutes: int = 50
+    max_tokens_per_hour: int = 500_000
+
+
+@dataclass(frozen=True, kw_only=True)
 class UsageTier:
     """One tier of clients: an API Gateway usage plan (throttle, requests per day) and the token and
     per-session allowances the chat handler enforces. Keys are issued per tier (scripts/issue_api_key.py)."""
@@ -170,6 +180,7 @@ class StageConfig:
     alarm_emails: tuple[str, ...] = field(default_factory=tuple)
     # AWS Budgets: monthly cost of the stage's account, with alerts at 80 % and 100 % (forecast and actual).
     monthly_budget_usd: float = 100.0
+    alarm_thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
 
     def __post_init__(self) -> None:
         if self.lambda_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS - INIT_ALLOWANCE_SECONDS:

@@ -11,7 +11,11 @@ import json
 from stacks.config import StageConfig
 
 SERVICE_NAME = "chatbot"
-METRICS_NAMESPACE = "Chatbot"
+
+
+def metrics_namespace(config: StageConfig) -> str:
+    """One namespace per stage, so stages sharing an account never mix their figures."""
+    return f"Chatbot/{config.name}"
 
 
 def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str | None) -> dict[str, str]:
@@ -58,7 +62,7 @@ def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str | 
         "MAX_MESSAGE_CHARS": str(config.max_message_chars),
         "TRANSCRIPT_RETENTION_DAYS": str(config.transcript_retention_days),
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace(config),
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     if not config.xray_sdk_subsegments:

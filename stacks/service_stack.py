@@ -13,12 +13,13 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.constructs.chat_alarms import ChatAlarms
 from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.chat_function import ChatFunction
 from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
 from stacks.nag import acknowledge
-from stacks.runtime_environment import chat_environment
+from stacks.runtime_environment import chat_environment, metrics_namespace
 
 # What the handler does with the table: read and append turns, erase a session (BatchWriteItem),
 # count quotas (UpdateItem), cache answers and keep idempotency records (GetItem, PutItem, DeleteItem).
@@ -120,7 +121,7 @@ class ServiceStack(cdk.Stack):
             "Rotating the origin-verify value means redeploying the web and service stacks together "
             "(both read it by dynamic reference); done by hand as described in docs/operations.md.",
         )
-        RegionalWaf(
+        regional_waf = RegionalWaf(
             self,
             "Waf",
             stage=api.stage,
@@ -130,8 +131,26 @@ class ServiceStack(cdk.Stack):
         self.api = api.api
 
         operations = Operations(self, "Operations", config=config)
-        operations.watch_function(chat.function, timeout_seconds=config.lambda_timeout_seconds)
-        operations.watch_api(api.stage)
+        thresholds = config.alarm_thresholds
+        alarms = ChatAlarms(
+            self, "Alarms", action=operations.alarm_action, metrics_namespace=metrics_namespace(config)
+        )
+        alarms.watch_function(chat.function, timeout_seconds=config.lambda_timeout_seconds)
+        alarms.watch_api(
+            api.stage,
+            p99_latency_ms=thresholds.api_p99_latency_ms,
+            client_errors_per_5_minutes=thresholds.client_errors_per_5_minutes,
+        )
+        alarms.watch_table(table)
+        alarms.watch_waf(
+            regional_waf.web_acl,
+            # A web ACL's Ref is "name|id|scope"; its metrics are dimensioned by the name.
+            web_acl_name=cdk.Fn.select(0, cdk.Fn.split("|", regional_waf.web_acl.ref)),
+            region=self.region,
+            blocked_per_5_minutes=thresholds.waf_blocked_per_5_minutes,
+        )
+        alarms.watch_llm(max_tokens_per_hour=thresholds.max_tokens_per_hour)
+        alarms.chat_unhealthy()
 
         self._outputs(api, operations)
 

@@ -55,6 +55,11 @@ def record_event(event: str, **fields: object) -> None:
     name = _EVENT_METRICS.get(event)
     if name is None:
         return
+    # Undimensioned twins for alarms (an alarm cannot sum over every provider and kind).
+    if event == "provider_error":
+        count("LlmProviderErrors")
+    elif event == "circuit_opened":
+        count("CircuitOpened")
     with single_metric(name=name, unit=MetricUnit.Count, value=1) as metric:
         for dimension in ("provider", "kind"):
             if dimension in fields:

@@ -1,14 +1,11 @@
-"""The operations baseline: an encrypted alarm topic and the alarms that page on the chat path."""
+"""The operations baseline: the encrypted alarm topic (e-mail, undeliverable queue) and the cost budget."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -17,9 +14,6 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.cost_budget import CostBudget
 from stacks.nag import acknowledge
-
-FIVE_MINUTES = cdk.Duration.minutes(5)
-DURATION_ALARM_FRACTION_OF_TIMEOUT = 0.8
 
 
 class Operations(Construct):
@@ -132,58 +126,3 @@ class Operations(Construct):
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(email, dead_letter_queue=undeliverable)
             )
-
-    def _alarm(
-        self,
-        construct_id: str,
-        *,
-        metric: cloudwatch.IMetric,
-        threshold: float,
-        description: str,
-        datapoints: int = 1,
-    ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
-            self,
-            construct_id,
-            metric=metric,
-            threshold=threshold,
-            evaluation_periods=datapoints,
-            datapoints_to_alarm=datapoints,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
-        )
-        alarm.add_alarm_action(self.alarm_action)
-        alarm.add_ok_action(self.alarm_action)
-        return alarm
-
-    def watch_function(self, function: lambda_.Function, *, timeout_seconds: int) -> None:
-        self._alarm(
-            "LambdaErrors",
-            metric=function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
-            threshold=5,
-            description="The chat Lambda failed 5 or more times in 5 minutes (unhandled errors).",
-        )
-        self._alarm(
-            "LambdaThrottles",
-            metric=function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
-            threshold=1,
-            description="The chat Lambda was throttled: reserved concurrency is exhausted.",
-        )
-        limit_ms = timeout_seconds * 1000 * DURATION_ALARM_FRACTION_OF_TIMEOUT
-        self._alarm(
-            "LambdaDurationP99",
-            metric=function.metric_duration(period=FIVE_MINUTES, statistic="p99"),
-            threshold=limit_ms,
-            datapoints=3,
-            description=f"p99 duration of the chat Lambda above {limit_ms:.0f} ms "
-            f"(80 % of its timeout) for 15 minutes: requests are about to time out.",
-        )
-
-    def watch_api(self, stage: apigw.Stage) -> None:
-        self._alarm(
-            "Api5xx",
-            metric=stage.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
-            threshold=5,
-            description="The chat API answered 5 or more 5XX responses in 5 minutes.",
-        )

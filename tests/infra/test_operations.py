@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.infra.conftest import SynthesizedStage, only_resource
 
 EXPECTED_ALARMS = {
-    ("AWS/Lambda", "Errors"),
-    ("AWS/Lambda", "Throttles"),
-    ("AWS/Lambda", "Duration"),
-    ("AWS/ApiGateway", "5XXError"),
+    "LambdaErrorRate",
+    "LambdaThrottles",
+    "LambdaDurationP99",
+    "Api5xxRate",
+    "Api4xxSpike",
+    "ApiLatencyP99",
+    "TableThrottledRequests",
+    "TableSystemErrors",
+    "RegionalWafBlockedSpike",
+    "LlmProviderErrorRate",
+    "LlmCircuitOpened",
+    "TokenSpendPerHour",
 }
+
+
+def _alarms(stage: SynthesizedStage) -> dict[str, Any]:
+    """Alarms by their construct id (the logical id minus CDK's hash)."""
+    found = stage.service.find_resources("AWS::CloudWatch::Alarm")
+    return {logical_id.removeprefix("Alarms")[:-8]: alarm for logical_id, alarm in found.items()}
 
 
 def test_alarm_topic_is_kms_encrypted(stage: SynthesizedStage) -> None:
@@ -21,28 +36,59 @@ def test_alarm_topic_is_kms_encrypted(stage: SynthesizedStage) -> None:
 
 def test_every_alarm_notifies_the_topic_on_alarm_and_recovery(stage: SynthesizedStage) -> None:
     topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
-    alarms = stage.service.find_resources("AWS::CloudWatch::Alarm")
-    assert {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms.values()} == (
-        EXPECTED_ALARMS
-    )
-    for alarm in alarms.values():
+    alarms = _alarms(stage)
+    assert set(alarms) == EXPECTED_ALARMS
+    composites = stage.service.find_resources("AWS::CloudWatch::CompositeAlarm")
+    for alarm in [*alarms.values(), *composites.values()]:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
         assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
 
 
-def test_duration_alarm_fires_at_80_percent_of_the_timeout(stage: SynthesizedStage) -> None:
-    alarms = stage.service.find_resources(
-        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "Duration"}}
+def test_chat_unhealthy_combines_the_alarms_users_feel(stage: SynthesizedStage) -> None:
+    _, composite = only_resource(stage.service, "AWS::CloudWatch::CompositeAlarm")
+    rule = json.dumps(composite["Properties"]["AlarmRule"])
+    for name in ("LambdaErrorRate", "Api5xxRate", "ApiLatencyP99", "LlmProviderErrorRate"):
+        assert f"Alarms{name}" in rule
+    assert "TokenSpendPerHour" not in rule
+
+
+def test_rates_are_computed_only_with_enough_traffic(stage: SynthesizedStage) -> None:
+    alarms = _alarms(stage)
+    for name in ("LambdaErrorRate", "Api5xxRate", "LlmProviderErrorRate"):
+        expressions = [m["Expression"] for m in alarms[name]["Properties"]["Metrics"] if "Expression" in m]
+        assert expressions
+        assert expressions[0].startswith("IF(")
+
+
+def test_llm_alarms_read_this_stages_namespace(stage: SynthesizedStage) -> None:
+    spend = _alarms(stage)["TokenSpendPerHour"]["Properties"]
+    namespaces = {m["MetricStat"]["Metric"]["Namespace"] for m in spend["Metrics"] if "MetricStat" in m}
+    assert namespaces == {f"Chatbot/{stage.config.name}"}
+    assert spend["Threshold"] == stage.config.alarm_thresholds.max_tokens_per_hour
+    (function,) = stage.service.find_resources("AWS::Lambda::Function").values()
+    assert (
+        function["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+        == f"Chatbot/{stage.config.name}"
     )
-    (alarm,) = alarms.values()
+
+
+def test_waf_alarm_reads_the_regional_acls_metrics_by_name(stage: SynthesizedStage) -> None:
+    dimensions = {
+        d["Name"]: d["Value"] for d in _alarms(stage)["RegionalWafBlockedSpike"]["Properties"]["Dimensions"]
+    }
+    acl_id, _ = only_resource(stage.service, "AWS::WAFv2::WebACL")
+    assert dimensions["Rule"] == "ALL"
+    assert acl_id in json.dumps(dimensions["WebACL"])
+
+
+def test_duration_alarm_fires_at_80_percent_of_the_timeout(stage: SynthesizedStage) -> None:
+    alarm = _alarms(stage)["LambdaDurationP99"]
     assert alarm["Properties"]["ExtendedStatistic"] == "p99"
     assert alarm["Properties"]["Threshold"] == stage.config.lambda_timeout_seconds * 1000 * 0.8
 
 
-def test_api_alarm_watches_this_stages_api_by_name(stage: SynthesizedStage) -> None:
-    (alarm,) = stage.service.find_resources(
-        "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "5XXError"}}
-    ).values()
+def test_api_alarms_watch_this_stages_api_by_name(stage: SynthesizedStage) -> None:
+    alarm = _alarms(stage)["Api4xxSpike"]
     _, api = only_resource(stage.service, "AWS::ApiGateway::RestApi")
     dimensions = {d["Name"]: d["Value"] for d in alarm["Properties"]["Dimensions"]}
     assert dimensions["ApiName"] == api["Properties"]["Name"] == f"{stage.config.name}-ChatbotService-api"

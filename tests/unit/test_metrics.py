@@ -59,9 +59,12 @@ def test_provider_errors_fallback_and_circuit_are_dimensioned_by_provider(
     (error,) = _metric(records, "ProviderErrors")
     assert (error["provider"], error["kind"]) == ("primary", "server_error")
     assert [r["provider"] for r in _metric(records, "FallbackUsed")] == ["backup", "backup"]
-    assert [r["provider"] for r in _metric(records, "CircuitOpened")] == ["primary"]
+    assert [r["provider"] for r in _metric(records, "CircuitOpened") if "provider" in r] == ["primary"]
     assert [r["provider"] for r in _metric(records, "CircuitOpenSkips")] == ["primary"]
     assert len(chat_env.fake_llm.requests) == 1
+    # undimensioned twins, for the alarms
+    assert _metric(records, "LlmProviderErrors")
+    assert [r for r in _metric(records, "CircuitOpened") if "provider" not in r]
 
 
 def test_quota_rejections_are_counted(
