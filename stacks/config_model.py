@@ -75,6 +75,9 @@ class LlmConfig:
     # Shared, a cache hit tells a client that someone asked the same first question recently (and
     # saves more tokens); per client, it only ever replays the client's own questions.
     cache_shared_across_clients: bool = False
+    # Prices of the first provider's model, for the dashboard's cost estimate (USD per 1,000 tokens).
+    usd_per_1k_input_tokens: float = 0.00015
+    usd_per_1k_output_tokens: float = 0.0006
 
     def __post_init__(self) -> None:
         if not self.providers:

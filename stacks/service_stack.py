@@ -15,6 +15,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.chat_alarms import ChatAlarms
 from stacks.constructs.chat_api import ChatApi
+from stacks.constructs.chat_dashboard import ChatDashboard
 from stacks.constructs.chat_function import ChatFunction
 from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
@@ -150,7 +151,18 @@ class ServiceStack(cdk.Stack):
             blocked_per_5_minutes=thresholds.waf_blocked_per_5_minutes,
         )
         alarms.watch_llm(max_tokens_per_hour=thresholds.max_tokens_per_hour)
-        alarms.chat_unhealthy()
+        unhealthy = alarms.chat_unhealthy()
+        ChatDashboard(
+            self,
+            "Dashboard",
+            stage_name=config.name,
+            metrics_namespace=metrics_namespace(config),
+            api_stage=api.stage,
+            function=chat.function,
+            usd_per_1k_input_tokens=config.llm.usd_per_1k_input_tokens,
+            usd_per_1k_output_tokens=config.llm.usd_per_1k_output_tokens,
+            alarms=[unhealthy, *alarms.all],
+        )
 
         self._outputs(api, operations)
 

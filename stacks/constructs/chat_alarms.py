@@ -25,6 +25,7 @@ class ChatAlarms(Construct):
         self._action = action
         self._namespace = metrics_namespace
         self.user_facing: list[cloudwatch.IAlarm] = []
+        self.all: list[cloudwatch.IAlarm] = []
 
     def _alarm(
         self,
@@ -51,6 +52,7 @@ class ChatAlarms(Construct):
         alarm.add_ok_action(self._action)
         if user_facing:
             self.user_facing.append(alarm)
+        self.all.append(alarm)
         return alarm
 
     def _app_metric(self, name: str, *, period: cdk.Duration = FIVE_MINUTES) -> cloudwatch.Metric:

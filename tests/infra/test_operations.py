@@ -156,3 +156,26 @@ def test_budgets_may_publish_to_the_encrypted_topic(stage: SynthesizedStage) -> 
         s.get("Principal") == {"Service": "budgets.amazonaws.com"}
         for s in key["Properties"]["KeyPolicy"]["Statement"]
     )
+
+
+def test_the_dashboard_shows_what_on_call_needs(stage: SynthesizedStage) -> None:
+    _, dashboard = only_resource(stage.service, "AWS::CloudWatch::Dashboard")
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for figure in (
+        "API latency (ms)",
+        "p50",
+        "p90",
+        "p99",
+        "Errors by kind",
+        "LLM latency (ms)",
+        "InputTokens",
+        "OutputTokens",
+        "Estimated LLM cost",
+        "Cache hit ratio",
+        "QuotaRejected",
+        "ProviderErrors",
+        f"Chatbot/{stage.config.name}",
+    ):
+        assert figure in body, figure
+    assert str(stage.config.llm.usd_per_1k_output_tokens) in body
+    assert "ChatUnhealthy" in body  # the alarm status widget
