@@ -115,6 +115,7 @@ STAGES: Mapping[str, StageConfig] = {
         browser_sign_in=True,
         tiers=_TIERS,
         default_tier="free",
+        deployment_strategy="linear",
         monthly_budget_usd=200.0,
         alarm_emails=("chatbot-oncall-staging@example.com",),  # placeholder
     ),
@@ -146,6 +147,7 @@ STAGES: Mapping[str, StageConfig] = {
         tiers=_TIERS,
         default_tier="free",
         alarm_thresholds=AlarmThresholds(max_tokens_per_hour=5_000_000),
+        deployment_strategy="canary",
         monthly_budget_usd=2_000.0,
         alarm_emails=("chatbot-oncall@example.com",),  # placeholder
     ),

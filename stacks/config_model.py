@@ -179,6 +179,9 @@ class StageConfig:
     tiers: tuple[UsageTier, ...]
     default_tier: str  # the plan of the stage's first API key, and of any client without a profile
     idempotency_ttl_seconds: int = 3600
+    # How a new chat Lambda version takes traffic (CodeDeploy, with automatic rollback on alarms):
+    # canary = 10 % for 5 minutes, linear = 10 % more every minute, all_at_once.
+    deployment_strategy: Literal["canary", "linear", "all_at_once"] = "all_at_once"
     # Operations
     alarm_emails: tuple[str, ...] = field(default_factory=tuple)
     # AWS Budgets: monthly cost of the stage's account, with alerts at 80 % and 100 % (forecast and actual).

@@ -19,6 +19,7 @@ from stacks.constructs.chat_dashboard import ChatDashboard
 from stacks.constructs.chat_function import ChatFunction
 from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
+from stacks.constructs.safe_deployment import SafeDeployment
 from stacks.nag import acknowledge
 from stacks.runtime_environment import chat_environment, metrics_namespace
 
@@ -106,7 +107,14 @@ class ServiceStack(cdk.Stack):
                 )
             )
 
-        api = ChatApi(self, "Api", config=config, handler=chat.function, user_pool=user_pool)
+        deployment = SafeDeployment(
+            self,
+            "Deployment",
+            function=chat.function,
+            strategy=config.deployment_strategy,
+            timeout_seconds=config.lambda_timeout_seconds,
+        )
+        api = ChatApi(self, "Api", config=config, handler=deployment.alias, user_pool=user_pool)
         # Added by CloudFront to every /api/* request; the regional WAF refuses requests without it.
         self.origin_verify = secretsmanager.Secret(
             self,
@@ -152,6 +160,9 @@ class ServiceStack(cdk.Stack):
         )
         alarms.watch_llm(max_tokens_per_hour=thresholds.max_tokens_per_hour)
         unhealthy = alarms.chat_unhealthy()
+        for alarm in deployment.rollback_alarms:  # on-call hears of a rollback too
+            alarm.add_alarm_action(operations.alarm_action)
+            alarm.add_ok_action(operations.alarm_action)
         ChatDashboard(
             self,
             "Dashboard",
@@ -161,7 +172,7 @@ class ServiceStack(cdk.Stack):
             function=chat.function,
             usd_per_1k_input_tokens=config.llm.usd_per_1k_input_tokens,
             usd_per_1k_output_tokens=config.llm.usd_per_1k_output_tokens,
-            alarms=[unhealthy, *alarms.all],
+            alarms=[unhealthy, *alarms.all, *deployment.rollback_alarms],
         )
 
         self._outputs(api, operations)
