@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 CDK := npx --no-install cdk
 
-.PHONY: help install synth test lint format bench dev ls diff deploy clean
+.PHONY: help install synth test lint format bench dev smoke ls diff deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ format: install ## Apply ruff fixes and formatting
 
 dev: install ## Serve the chat page and handler on http://127.0.0.1:8000 (moto + fake LLM; LLM_URL=... for a real one)
 	$(BIN)/python -m scripts.dev_server $(if $(LLM_URL),--llm-url $(LLM_URL) --llm-model $(LLM_MODEL))
+
+smoke: install ## After a deploy: /health and one chat turn through CloudFront: make smoke STAGE=staging
+	$(BIN)/python -m scripts.smoke --stage $(STAGE)
 
 bench: install ## Print cold-start import time and per-turn overhead of the chat handler
 	$(BIN)/python -m scripts.measure_cold_start
