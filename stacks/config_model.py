@@ -118,6 +118,17 @@ class EdgeConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class JobsConfig:
+    """POST /chat/jobs: the queue, its worker and when a message gives up (dead-letter queue)."""
+
+    max_receive_count: int = 3
+    worker_timeout_seconds: int = 60
+    worker_concurrency: int = 2
+    batch_size: int = 5
+    retention_days: int = 4
+
+
+@dataclass(frozen=True, kw_only=True)
 class AlarmThresholds:
     """What pages on-call besides the fixed ones (error rates, throttles, duration near the timeout)."""
 
@@ -125,6 +136,7 @@ class AlarmThresholds:
     client_errors_per_5_minutes: int = 100
     waf_blocked_per_5_minutes: int = 50
     max_tokens_per_hour: int = 500_000
+    max_job_age_seconds: int = 600
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +199,7 @@ class StageConfig:
     # AWS Budgets: monthly cost of the stage's account, with alerts at 80 % and 100 % (forecast and actual).
     monthly_budget_usd: float = 100.0
     alarm_thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
+    jobs: JobsConfig = field(default_factory=JobsConfig)
 
     def __post_init__(self) -> None:
         if self.lambda_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS - INIT_ALLOWANCE_SECONDS:

@@ -17,26 +17,13 @@ from stacks.constructs.chat_alarms import ChatAlarms
 from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.chat_dashboard import ChatDashboard
 from stacks.constructs.chat_function import ChatFunction
+from stacks.constructs.job_queue import JobQueue
 from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
 from stacks.constructs.safe_deployment import SafeDeployment
 from stacks.nag import acknowledge
+from stacks.runtime_access import RuntimeAccess
 from stacks.runtime_environment import chat_environment, metrics_namespace
-
-# What the handler does with the table: read and append turns, erase a session (BatchWriteItem),
-# count quotas (UpdateItem), cache answers and keep idempotency records (GetItem, PutItem, DeleteItem).
-CHAT_TABLE_ACTIONS = (
-    "dynamodb:BatchWriteItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-)
-# Cross-region inference profiles ("us.amazon.nova-lite-v1:0") route to the model in several regions.
-INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
-# CDK's encrypt/decrypt set for a customer-managed key, as DynamoDB and Secrets Manager use it.
-DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
 
 
 class ServiceStack(cdk.Stack):
@@ -66,46 +53,30 @@ class ServiceStack(cdk.Stack):
                 secret_arn=llm_secret.secret_arn if config.llm.needs_secret else None,
             ),
         )
-        table.grant(chat.function, *CHAT_TABLE_ACTIONS)
-        # Hand-written where the grants fall short: the data key only through the two services that
-        # use it (grant_encrypt_decrypt has no conditions), and the secret without
-        # llm_secret.grant_read(), which would write this role into the data stack's key policy and
-        # make the stateful stack depend on this one.
-        chat.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=list(DATA_KEY_ACTIONS),
-                resources=[data_key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": [
-                            f"dynamodb.{self.region}.amazonaws.com",
-                            f"secretsmanager.{self.region}.amazonaws.com",
-                        ]
-                    }
-                },
-            )
+        access = RuntimeAccess(config=config, table=table, data_key=data_key, llm_secret=llm_secret)
+        access.grant(chat)
+
+        worker = ChatFunction(
+            self,
+            "Worker",
+            config=config,
+            handler="lambda_src.handlers.worker.handler",
+            description="Chatbot: answers queued chat jobs (SQS)",
+            environment=chat_environment(
+                config,
+                table_name=table.table_name,
+                secret_arn=llm_secret.secret_arn if config.llm.needs_secret else None,
+            ),
+            timeout_seconds=config.jobs.worker_timeout_seconds,
+            reserved_concurrency=config.jobs.worker_concurrency,
         )
-        for finding in ("Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"):
-            acknowledge(
-                chat.policy,
-                f"AwsSolutions-IAM5[{finding}]",
-                "Limited to the one stage data key ARN and to calls made through DynamoDB and Secrets "
-                "Manager (kms:ViaService); these services need data-key generation and re-encryption.",
-            )
-        if config.llm.needs_secret:
-            chat.function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["secretsmanager:GetSecretValue"], resources=[llm_secret.secret_arn]
-                )
-            )
-        bedrock_models = [p.model for p in config.llm.providers if p.kind == "bedrock"]
-        if bedrock_models:
-            chat.function.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["bedrock:InvokeModel"],
-                    resources=[arn for model in bedrock_models for arn in self._bedrock_arns(model)],
-                )
-            )
+        access.grant(worker)
+        jobs = JobQueue(self, "Jobs", config=config, key=data_key, worker=worker.function)
+        # Not grant_send_messages(): it would add the data key without the kms:ViaService condition.
+        chat.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[jobs.queue.queue_arn])
+        )
+        chat.function.add_environment("JOBS_QUEUE_URL", jobs.queue.queue_url)
 
         deployment = SafeDeployment(
             self,
@@ -159,11 +130,12 @@ class ServiceStack(cdk.Stack):
             blocked_per_5_minutes=thresholds.waf_blocked_per_5_minutes,
         )
         alarms.watch_llm(max_tokens_per_hour=thresholds.max_tokens_per_hour)
+        alarms.watch_jobs(queue=jobs.queue, dlq=jobs.dlq, max_age_seconds=thresholds.max_job_age_seconds)
         unhealthy = alarms.chat_unhealthy()
         for alarm in deployment.rollback_alarms:  # on-call hears of a rollback too
             alarm.add_alarm_action(operations.alarm_action)
             alarm.add_ok_action(operations.alarm_action)
-        ChatDashboard(
+        dashboard = ChatDashboard(
             self,
             "Dashboard",
             stage_name=config.name,
@@ -175,18 +147,8 @@ class ServiceStack(cdk.Stack):
             alarms=[unhealthy, *alarms.all, *deployment.rollback_alarms],
         )
 
+        dashboard.add_queue_widgets(jobs.widget())
         self._outputs(api, operations)
-
-    def _bedrock_arns(self, model: str) -> list[str]:
-        partition = cdk.Aws.PARTITION
-        if model.startswith(INFERENCE_PROFILE_PREFIXES):
-            base_model = model.split(".", 1)[1]
-            return [
-                f"arn:{partition}:bedrock:{self.region}:{self.account}:inference-profile/{model}",
-                # the profile may serve the request from any region of its geography
-                f"arn:{partition}:bedrock:*::foundation-model/{base_model}",
-            ]
-        return [f"arn:{partition}:bedrock:{self.region}::foundation-model/{model}"]
 
     def _outputs(self, api: ChatApi, operations: Operations) -> None:
         cdk.CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL of the chat API stage")

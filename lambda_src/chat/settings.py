@@ -54,6 +54,7 @@ class Settings(BaseModel):
     default_tier: str = Field(min_length=1)
     idempotency_ttl_seconds: int = Field(default=3600, gt=0)
     cors_allowed_origins: Json[list[str]] = Field(default_factory=list)
+    jobs_queue_url: str = ""
     history_turns: int = Field(ge=0)
     transcript_retention_days: int = Field(gt=0)
     max_message_chars: int = Field(default=1000, gt=0)

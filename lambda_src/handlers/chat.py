@@ -11,8 +11,10 @@ others are for programs with an API key. Sessions belong to the key or to the us
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 import time
 import warnings
 from typing import Any
@@ -22,11 +24,14 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_src import __version__
 from lambda_src.chat.cors import cors_config
 from lambda_src.chat.dependencies import dependencies
 from lambda_src.chat.errors import register_error_handlers
+from lambda_src.chat.history import StoreUnavailable
+from lambda_src.chat.jobs import JobMessage, JobStore, new_job_id
 from lambda_src.chat.models import BadRequest, ChatRequest, parse_idempotency_key, parse_session_id
 from lambda_src.chat.quotas import Tier
 from lambda_src.chat.service import TurnContext, TurnOutcome, reply_to
@@ -41,6 +46,15 @@ TRANSCRIPT_LIMIT = 200
 
 # /health and rejected requests publish no business metric; that is expected, not worth a log line.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+@functools.cache
+def _sqs() -> Any:
+    import boto3
+
+    from lambda_src.chat.dependencies import AWS_CLIENT_CONFIG
+
+    return boto3.client("sqs", config=AWS_CLIENT_CONFIG)
 
 
 class MissingClientIdentity(Exception):
@@ -151,6 +165,38 @@ def _record(outcome: TurnOutcome, session_id: str, message_chars: int) -> None:
             "cache_hit": outcome.cache_hit,
         },
     )
+
+
+@app.post("/chat/jobs")
+def enqueue_job() -> Response[dict[str, Any]]:
+    """Answer later: 202 with a job id; GET /chat/jobs/{jobId} tells the status and, once done, the reply."""
+    deps = dependencies()
+    request = ChatRequest.parse(app.current_event.body, max_message_chars=deps.settings.max_message_chars)
+    owner = _client()
+    job = JobMessage(job_id=new_job_id(), owner=owner, session_id=request.sessionId, message=request.message)
+    jobs = JobStore(deps.table)
+    jobs.create(owner, job.job_id, now=time.time())
+    try:
+        _sqs().send_message(QueueUrl=deps.settings.jobs_queue_url, MessageBody=job.to_json())
+    except (ClientError, BotoCoreError):
+        jobs.finish(owner, job.job_id, status="failed", result={"error": "the job could not be queued"})
+        raise StoreUnavailable("enqueue failed") from None
+    count("JobsQueued")
+    return _json(
+        202,
+        {"jobId": job.job_id, "status": "queued"},
+        {"Location": f"/api/chat/jobs/{job.job_id}"},
+    )
+
+
+@app.get("/chat/jobs/<jobId>")
+def job_status(jobId: str) -> Response[dict[str, Any]]:  # noqa: N803 - the route's parameter name
+    if not re.fullmatch(r"[0-9a-f]{32}", jobId):
+        raise BadRequest("jobId: must be the 32-character id returned by POST /chat/jobs")
+    job = JobStore(dependencies().table).get(_client(), jobId)
+    if job is None:
+        return _json(404, {"message": "No such job", "requestId": app.lambda_context.aws_request_id})
+    return _json(200, {"jobId": jobId, "status": job["status"], **(job.get("result") or {})})
 
 
 @app.get("/conversations/<sessionId>")

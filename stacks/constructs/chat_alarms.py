@@ -8,6 +8,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -203,6 +204,24 @@ class ChatAlarms(Construct):
             ),
             threshold=max_tokens_per_hour,
             description=f"More than {max_tokens_per_hour:,} LLM tokens in an hour: a cost spike.",
+        )
+
+    def watch_jobs(self, *, queue: sqs.IQueue, dlq: sqs.IQueue, max_age_seconds: int) -> None:
+        self._alarm(
+            "JobDeadLetters",
+            metric=dlq.metric_approximate_number_of_messages_visible(
+                period=FIVE_MINUTES, statistic="Maximum"
+            ),
+            threshold=1,
+            description="A chat job failed maxReceiveCount times and sits in the dead-letter queue: fix the "
+            "cause, then scripts/redrive.py.",
+        )
+        self._alarm(
+            "JobOldestMessageAge",
+            metric=queue.metric_approximate_age_of_oldest_message(period=FIVE_MINUTES, statistic="Maximum"),
+            threshold=max_age_seconds,
+            description=f"A queued chat job has waited {max_age_seconds} s or more: the worker is failing, "
+            "throttled or too slow.",
         )
 
     def chat_unhealthy(self) -> cloudwatch.CompositeAlarm:

@@ -140,6 +140,26 @@ class ChatApi(Construct):
         )
         self._acknowledge_api_key_auth(self.chat_method, "POST /chat", "POST /web/chat")
 
+        jobs = chat.add_resource("jobs")
+        self.job_methods = [
+            jobs.add_method(
+                "POST",
+                integration,
+                api_key_required=True,
+                request_validator=validator,
+                request_models={"application/json": chat_model},
+            ),
+            jobs.add_resource("{jobId}").add_method(
+                "GET",
+                integration,
+                api_key_required=True,
+                request_validator=validator,
+                request_parameters={"method.request.path.jobId": True},
+            ),
+        ]
+        for method in self.job_methods:
+            self._acknowledge_api_key_auth(method, f"{method.http_method} {method.resource.path}", None)
+
         session = self.api.root.add_resource("conversations").add_resource("{sessionId}")
         self.conversation_methods = [
             session.add_method(
@@ -273,17 +293,22 @@ class ChatApi(Construct):
                     )
 
     @staticmethod
-    def _acknowledge_api_key_auth(method: apigw.Method, route: str, browser_twin: str) -> None:
+    def _acknowledge_api_key_auth(method: apigw.Method, route: str, browser_twin: str | None) -> None:
+        people = (
+            f"people on the chat page use {browser_twin}, which carries the Cognito authorizer where the "
+            "stage enables browser sign-in."
+            if browser_twin
+            else "it is for programs only (the chat page answers synchronously)."
+        )
         acknowledge(
             method,
             "AwsSolutions-APIG4",
             f"{route} is for programs: a usage-plan API key (api_key_required) identifies and meters each "
-            f"client and owns its sessions; people on the chat page use {browser_twin}, which carries the "
-            "Cognito authorizer where the stage enables browser sign-in.",
+            f"client and owns its sessions and jobs; {people}",
         )
         acknowledge(
             method,
             "AwsSolutions-COG4",
             f"{route} authenticates programs by usage-plan API key, with the client's throttle and quota; "
-            f"the Cognito authorizer guards its browser twin {browser_twin}.",
+            f"{people}",
         )

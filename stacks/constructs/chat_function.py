@@ -42,6 +42,8 @@ class ChatFunction(Construct):
         handler: str,
         description: str,
         environment: Mapping[str, str],
+        timeout_seconds: int | None = None,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -72,8 +74,8 @@ class ChatFunction(Construct):
                 )
             ],
             memory_size=config.lambda_memory_mb,
-            timeout=cdk.Duration.seconds(config.lambda_timeout_seconds),
-            reserved_concurrent_executions=config.reserved_concurrency,
+            timeout=cdk.Duration.seconds(timeout_seconds or config.lambda_timeout_seconds),
+            reserved_concurrent_executions=reserved_concurrency or config.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             role=self.role,
             log_group=self.log_group,

@@ -73,3 +73,30 @@ def only_resource(template: Template, resource_type: str) -> tuple[str, Any]:
     found = template.find_resources(resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.items()))
+
+
+CHAT_HANDLER = "lambda_src.handlers.chat.handler"
+WORKER_HANDLER = "lambda_src.handlers.worker.handler"
+
+
+def function_with_handler(template: Template | dict[str, Any], handler: str) -> tuple[str, Any]:
+    resources = template.to_json()["Resources"] if isinstance(template, Template) else template["Resources"]
+    (found,) = [
+        (lid, r)
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == handler
+    ]
+    return found
+
+
+def role_statements(template: Template | dict[str, Any], handler: str) -> list[dict[str, Any]]:
+    """The IAM statements attached to the role of the function with this handler."""
+    resources = template.to_json()["Resources"] if isinstance(template, Template) else template["Resources"]
+    _, function = function_with_handler(template, handler)
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]

@@ -7,7 +7,7 @@ import json
 from aws_cdk import aws_lambda as lambda_
 
 from lambda_src.chat.settings import Settings
-from tests.infra.conftest import SynthesizedStage, only_resource
+from tests.infra.conftest import CHAT_HANDLER, SynthesizedStage, function_with_handler, role_statements
 
 NEWEST_PYTHON = max(
     (getattr(lambda_.Runtime, name) for name in dir(lambda_.Runtime) if name.startswith("PYTHON_3_")),
@@ -16,7 +16,7 @@ NEWEST_PYTHON = max(
 
 
 def _function(stage: SynthesizedStage) -> dict:
-    return only_resource(stage.service, "AWS::Lambda::Function")[1]["Properties"]
+    return function_with_handler(stage.service, CHAT_HANDLER)[1]["Properties"]
 
 
 def test_runs_the_newest_python_on_arm64_with_active_tracing(stage: SynthesizedStage) -> None:
@@ -78,8 +78,7 @@ def test_role_has_no_managed_policies(stage: SynthesizedStage) -> None:
 
 
 def _statements(stage: SynthesizedStage) -> list[dict]:
-    policies = stage.service.find_resources("AWS::IAM::Policy")
-    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    return role_statements(stage.service, CHAT_HANDLER)
 
 
 def _actions(statement: dict) -> list[str]:
@@ -133,4 +132,5 @@ def test_the_data_key_is_usable_only_through_dynamodb_and_secrets_manager(stage:
     assert sorted(statement["Condition"]["StringEquals"]["kms:ViaService"]) == [
         f"dynamodb.{stage.config.region}.amazonaws.com",
         f"secretsmanager.{stage.config.region}.amazonaws.com",
+        f"sqs.{stage.config.region}.amazonaws.com",
     ]

@@ -11,7 +11,7 @@ from aws_cdk.assertions import Template
 
 from stacks.config import STAGES
 from stacks.stage import build_stages
-from tests.infra.conftest import SynthesizedStage, cdk_context
+from tests.infra.conftest import CHAT_HANDLER, SynthesizedStage, cdk_context, function_with_handler
 from tests.infra.test_nag import _acknowledgements, _findings
 
 
@@ -51,6 +51,6 @@ def test_configured_origins_get_an_api_gateway_preflight_on_every_route() -> Non
         headers = integration["IntegrationResponses"][0]["ResponseParameters"]
         assert headers["method.response.header.Access-Control-Allow-Origin"] == "'https://app.example.com'"
         assert "x-api-key" in headers["method.response.header.Access-Control-Allow-Headers"]
-    (function,) = service.find_resources("AWS::Lambda::Function").values()
+    _, function = function_with_handler(service, CHAT_HANDLER)
     variables = function["Properties"]["Environment"]["Variables"]
     assert json.loads(variables["CORS_ALLOWED_ORIGINS"]) == ["https://app.example.com"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.infra.conftest import SynthesizedStage, only_resource
+from tests.infra.conftest import CHAT_HANDLER, SynthesizedStage, function_with_handler, only_resource
 
 EXPECTED_ALARMS = {
     "LambdaErrorRate",
@@ -20,6 +20,8 @@ EXPECTED_ALARMS = {
     "LlmProviderErrorRate",
     "LlmCircuitOpened",
     "TokenSpendPerHour",
+    "JobDeadLetters",
+    "JobOldestMessageAge",
 }
 
 
@@ -70,7 +72,7 @@ def test_llm_alarms_read_this_stages_namespace(stage: SynthesizedStage) -> None:
     namespaces = {m["MetricStat"]["Metric"]["Namespace"] for m in spend["Metrics"] if "MetricStat" in m}
     assert namespaces == {f"Chatbot/{stage.config.name}"}
     assert spend["Threshold"] == stage.config.alarm_thresholds.max_tokens_per_hour
-    (function,) = stage.service.find_resources("AWS::Lambda::Function").values()
+    _, function = function_with_handler(stage.service, CHAT_HANDLER)
     assert (
         function["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
         == f"Chatbot/{stage.config.name}"

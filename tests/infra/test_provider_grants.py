@@ -12,7 +12,13 @@ from aws_cdk.assertions import Template
 
 from stacks.config import STAGES, LlmConfig, ProviderConfig
 from stacks.stage import build_stages
-from tests.infra.conftest import SynthesizedStage, cdk_context
+from tests.infra.conftest import (
+    CHAT_HANDLER,
+    SynthesizedStage,
+    cdk_context,
+    function_with_handler,
+    role_statements,
+)
 
 OPENAI = ProviderConfig(
     name="openai", kind="openai", model="gpt-4o-mini", base_url="https://api.openai.com/v1"
@@ -43,12 +49,7 @@ def openai_only() -> dict[str, Any]:
 
 
 def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        statement
-        for resource in template["Resources"].values()
-        if resource["Type"] == "AWS::IAM::Policy"
-        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    return role_statements(template, CHAT_HANDLER)
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -57,8 +58,8 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 
 
 def _environment(template: dict[str, Any]) -> dict[str, Any]:
-    (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    return function["Properties"]["Environment"]["Variables"]
+    _, function = function_with_handler(template, CHAT_HANDLER)
+    return dict(function["Properties"]["Environment"]["Variables"])
 
 
 def test_bedrock_only_stage_cannot_read_the_llm_secret(bedrock_only: dict[str, Any]) -> None:

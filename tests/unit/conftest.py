@@ -89,6 +89,17 @@ def aws_resources() -> Iterator[tuple[Any, str]]:
         secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="llm-api-key", SecretString=LLM_API_KEY
         )
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq = sqs.create_queue(QueueName="chat-jobs-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sqs.create_queue(
+            QueueName="chat-jobs",
+            Attributes={
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
+            },
+        )
         yield table, secret["ARN"]
 
 
@@ -98,6 +109,12 @@ def chat_env(
 ) -> Iterator[ChatEnv]:
     """A deployed stage in miniature: table, secret and environment as the stack sets them."""
     table, secret_arn = aws_resources
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.get_queue_url(QueueName="chat-jobs")["QueueUrl"]
+    for url in (queue_url, sqs.get_queue_url(QueueName="chat-jobs-dlq")["QueueUrl"]):
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:  # PurgeQueue may run once a minute only
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     with table.batch_writer() as batch:
         for item in table.scan(ProjectionExpression="pk, sk")["Items"]:
             batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
@@ -119,6 +136,7 @@ def chat_env(
         "HISTORY_TURNS": "10",
         "MAX_MESSAGE_CHARS": "1000",
         "TRANSCRIPT_RETENTION_DAYS": "30",
+        "JOBS_QUEUE_URL": queue_url,
     }.items():
         monkeypatch.setenv(name, value)
     dependencies.cache_clear()

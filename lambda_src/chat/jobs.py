@@ -1,0 +1,134 @@
+"""Chat turns answered in the background: a job record in the table, the request on an SQS queue.
+
+Job items: pk = JOB#<client>#<job id>, sk = JOB, with status queued | running | done | failed, the
+reply once done, and a TTL. A worker claims a job with a conditional update before asking the model,
+so a job id is answered once even when SQS delivers its message twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambda_src.chat.history import SECONDS_PER_DAY, StoreUnavailable
+
+JOB_RETENTION_DAYS = 7
+
+
+class JobAlreadyAnswered(Exception):
+    """Another delivery of this job's message already produced the answer."""
+
+
+class JobBusy(Exception):
+    """Another delivery is answering this job right now; try again after the lease."""
+
+
+@dataclass(frozen=True)
+class JobMessage:
+    job_id: str
+    owner: str
+    session_id: str
+    message: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"jobId": self.job_id, "owner": self.owner, "sessionId": self.session_id, "message": self.message}
+        )
+
+    @classmethod
+    def from_json(cls, body: str) -> JobMessage:
+        data = json.loads(body)
+        return cls(
+            job_id=str(data["jobId"]),
+            owner=str(data["owner"]),
+            session_id=str(data["sessionId"]),
+            message=str(data["message"]),
+        )
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+class JobStore:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @staticmethod
+    def _key(owner: str, job_id: str) -> dict[str, str]:
+        return {"pk": f"JOB#{owner}#{job_id}", "sk": "JOB"}
+
+    def create(self, owner: str, job_id: str, *, now: float) -> None:
+        item = {**self._key(owner, job_id), "status": "queued", "createdAt": int(now)}
+        item["expiresAt"] = int(now) + JOB_RETENTION_DAYS * SECONDS_PER_DAY
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable("job create failed") from error
+
+    def get(self, owner: str, job_id: str) -> dict[str, Any] | None:
+        try:
+            item = self._table.get_item(Key=self._key(owner, job_id), ConsistentRead=True).get("Item")
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable("job read failed") from error
+        return dict(item) if item else None
+
+    def claim(self, owner: str, job_id: str, *, now: float, lease_seconds: int) -> None:
+        """queued (or running with an expired lease) -> running; raises if answered or busy."""
+        try:
+            self._table.update_item(
+                Key=self._key(owner, job_id),
+                UpdateExpression="SET #s = :running, leaseUntil = :lease",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (#s = :queued OR (#s = :running AND leaseUntil < :now))"
+                ),
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":running": "running",
+                    ":queued": "queued",
+                    ":lease": int(now) + lease_seconds,
+                    ":now": int(now),
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StoreUnavailable("job claim failed") from error
+            job = self.get(owner, job_id)
+            if job is None or job.get("status") in ("done", "failed"):
+                raise JobAlreadyAnswered(job_id) from None
+            raise JobBusy(job_id) from None
+        except BotoCoreError as error:
+            raise StoreUnavailable("job claim failed") from error
+
+    def finish(self, owner: str, job_id: str, *, status: str, result: dict[str, Any] | None = None) -> None:
+        values: dict[str, Any] = {":status": status}
+        expression = "SET #s = :status REMOVE leaseUntil"
+        if result is not None:
+            expression = "SET #s = :status, #r = :result REMOVE leaseUntil"
+            values[":result"] = result
+        try:
+            self._table.update_item(
+                Key=self._key(owner, job_id),
+                UpdateExpression=expression,
+                ExpressionAttributeNames={"#s": "status", **({"#r": "result"} if result is not None else {})},
+                ExpressionAttributeValues=values,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable("job update failed") from error
+
+    def release(self, owner: str, job_id: str) -> None:
+        """The answer failed in a way a retry can cure: back to queued for the next delivery."""
+        try:
+            self._table.update_item(
+                Key=self._key(owner, job_id),
+                UpdateExpression="SET #s = :queued REMOVE leaseUntil",
+                ConditionExpression="#s = :running",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":queued": "queued", ":running": "running"},
+            )
+        except (ClientError, BotoCoreError):
+            return  # the lease expires anyway

@@ -1,0 +1,94 @@
+"""Worker Lambda: answers queued chat jobs (SQS), reporting failed records one by one so only they
+come back; after the queue's maxReceiveCount a message moves to the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambda_src.chat.dependencies import dependencies
+from lambda_src.chat.jobs import JobAlreadyAnswered, JobMessage, JobStore
+from lambda_src.chat.models import BadRequest, ChatRequest
+from lambda_src.chat.providers.base import LlmBadResponse
+from lambda_src.chat.quotas import QuotaExceeded, Tier
+from lambda_src.chat.service import TurnContext, reply_to
+from lambda_src.chat.telemetry import count, metrics
+
+logger = Logger()
+# Failed records are reported back (partial batch response) even when every record failed, so a
+# poison batch does not count as a Lambda error on top of its own metrics.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# A claimed job is another delivery's for this long (the worker's timeout), then claimable again.
+LEASE_SECONDS = 60
+_context: dict[str, LambdaContext] = {}
+
+
+def answer_job(record: SQSRecord) -> None:
+    deps = dependencies()
+    settings = deps.settings
+    job = JobMessage.from_json(record.body)  # a malformed message fails until it reaches the DLQ
+    jobs = JobStore(deps.table)
+    try:
+        jobs.claim(job.owner, job.job_id, now=time.time(), lease_seconds=LEASE_SECONDS)
+    except JobAlreadyAnswered:
+        count("JobDuplicateDeliveries")
+        return
+    try:
+        request = ChatRequest.parse(
+            json.dumps({"sessionId": job.session_id, "message": job.message}),
+            max_message_chars=settings.max_message_chars,
+        )
+        tier = settings.tier(deps.tiers.tier_of(job.owner))
+        context = _context["current"]
+        outcome = reply_to(
+            request,
+            context=TurnContext(
+                owner=job.owner,
+                turn_id=job.job_id,
+                system_prompt=settings.llm_system_prompt,
+                history_turns=settings.history_turns,
+                llm_timeout_seconds=settings.llm_timeout_seconds,
+                max_output_tokens=settings.llm_max_output_tokens,
+                tier=Tier(
+                    name=tier.name, daily_tokens=tier.daily_tokens, session_requests=tier.session_requests
+                ),
+            ),
+            history=deps.history,
+            llm=deps.llm,
+            clock=time.time,
+            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+            quotas=deps.quotas,
+            cache=deps.cache,
+        )
+    except (BadRequest, QuotaExceeded, LlmBadResponse) as error:
+        # A retry cannot help: the job ends, and says why in words the client may see.
+        reason = {
+            BadRequest: "the request is not valid",
+            QuotaExceeded: "the quota for today is used up",
+            LlmBadResponse: "the assistant could not produce a reply",
+        }[type(error)]
+        jobs.finish(job.owner, job.job_id, status="failed", result={"error": reason})
+        count("JobsFailed")
+        return
+    except Exception:
+        jobs.release(job.owner, job.job_id)  # retryable: the message comes back after its visibility timeout
+        count("JobsRetried")
+        raise
+    jobs.finish(job.owner, job.job_id, status="done", result=outcome.reply.model_dump())
+    count("JobsAnswered")
+    logger.info("job answered", extra={"job_id": job.job_id, "reply_chars": len(outcome.reply.reply)})
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _context["current"] = context
+    return dict(
+        process_partial_response(event=event, record_handler=answer_job, processor=processor, context=context)
+    )
