@@ -35,14 +35,9 @@ class DeadLetterReport:
 
 
 def stage_queues(cloudformation: Any, sqs: Any, stage: str) -> Queues:
-    resources = cloudformation.describe_stack_resources(StackName=f"{stage}-ChatbotService")["StackResources"]
-    urls = {
-        r["LogicalResourceId"]: r["PhysicalResourceId"]
-        for r in resources
-        if r["ResourceType"] == "AWS::SQS::Queue"
-    }
-    queue_url = next(url for lid, url in urls.items() if lid.startswith("JobsQueue"))
-    dlq_url = next(url for lid, url in urls.items() if lid.startswith("JobsDeadLetters"))
+    described = cloudformation.describe_stacks(StackName=f"{stage}-ChatbotService")["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    queue_url, dlq_url = outputs["JobsQueueUrl"], outputs["JobsDeadLetterQueueUrl"]
     return Queues(queue_url, _arn(sqs, queue_url), dlq_url, _arn(sqs, dlq_url))
 
 
@@ -74,8 +69,9 @@ def move_back(sqs: Any, queues: Queues, *, method: str = MOVE_TASK) -> str:
         task = sqs.start_message_move_task(SourceArn=queues.dlq_arn, DestinationArn=queues.queue_arn)
         return f"message-move task {task['TaskHandle']}"
     moved = 0
+    # Long polling: a short poll may come back empty while messages remain.
     while messages := sqs.receive_message(
-        QueueUrl=queues.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=60
+        QueueUrl=queues.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=1
     ).get("Messages", []):
         for message in messages:
             sqs.send_message(QueueUrl=queues.queue_url, MessageBody=message["Body"])

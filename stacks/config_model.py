@@ -123,8 +123,11 @@ class JobsConfig:
 
     max_receive_count: int = 3
     worker_timeout_seconds: int = 60
+    # Polling stops here (event source maximum concurrency, at least 2) and the worker reserves as
+    # much: more would be throttled, and every throttle spends one of a message's receives.
     worker_concurrency: int = 2
-    batch_size: int = 5
+    # One turn per invocation: a turn may take most of the LLM budget, so several would outrun the timeout.
+    batch_size: int = 1
     retention_days: int = 4
 
 

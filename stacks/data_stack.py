@@ -43,7 +43,6 @@ class DataStack(cdk.Stack):
                 table=self.conversations.table,
                 key=self.key,
                 retention_days=config.backup_retention_days,
-                removal_policy=config.removal_policy,
             )
         # People's accounts are data: the user pool lives here, beside the table, with the same policy.
         self.users = (

@@ -58,6 +58,7 @@ def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str | 
         "DEFAULT_TIER": config.default_tier,
         "IDEMPOTENCY_TTL_SECONDS": str(config.idempotency_ttl_seconds),
         "CORS_ALLOWED_ORIGINS": json.dumps(list(config.cors_allowed_origins)),
+        "JOBS_MAX_RECEIVE_COUNT": str(config.jobs.max_receive_count),
         "HISTORY_TURNS": str(config.history_turns),
         "MAX_MESSAGE_CHARS": str(config.max_message_chars),
         "TRANSCRIPT_RETENTION_DAYS": str(config.transcript_retention_days),

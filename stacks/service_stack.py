@@ -68,10 +68,11 @@ class ServiceStack(cdk.Stack):
                 secret_arn=llm_secret.secret_arn if config.llm.needs_secret else None,
             ),
             timeout_seconds=config.jobs.worker_timeout_seconds,
-            reserved_concurrency=config.jobs.worker_concurrency,
+            reserved_concurrency=max(2, config.jobs.worker_concurrency),
         )
         access.grant(worker)
         jobs = JobQueue(self, "Jobs", config=config, key=data_key, worker=worker.function)
+        self.jobs = jobs
         # Not grant_send_messages(): it would add the data key without the kms:ViaService condition.
         chat.function.add_to_role_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[jobs.queue.queue_arn])
@@ -124,8 +125,7 @@ class ServiceStack(cdk.Stack):
         alarms.watch_table(table)
         alarms.watch_waf(
             regional_waf.web_acl,
-            # A web ACL's Ref is "name|id|scope"; its metrics are dimensioned by the name.
-            web_acl_name=cdk.Fn.select(0, cdk.Fn.split("|", regional_waf.web_acl.ref)),
+            web_acl_name=str(regional_waf.web_acl.name),
             region=self.region,
             blocked_per_5_minutes=thresholds.waf_blocked_per_5_minutes,
         )
@@ -159,6 +159,8 @@ class ServiceStack(cdk.Stack):
             description="aws apigateway get-api-key --include-value --api-key <id> prints the key",
         )
         cdk.CfnOutput(self, "AlarmTopicArn", value=operations.topic.topic_arn)
+        cdk.CfnOutput(self, "JobsQueueUrl", value=self.jobs.queue.queue_url)
+        cdk.CfnOutput(self, "JobsDeadLetterQueueUrl", value=self.jobs.dlq.queue_url)
         for tier, plan in api.usage_plans.items():
             cdk.CfnOutput(
                 self,

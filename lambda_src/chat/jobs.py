@@ -16,7 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_src.chat.history import SECONDS_PER_DAY, StoreUnavailable
 
-JOB_RETENTION_DAYS = 7
+# Longer than the dead-letter queue keeps a message (14 days), so a redriven job still has its record.
+JOB_RETENTION_DAYS = 15
 
 
 class JobAlreadyAnswered(Exception):
@@ -78,18 +79,22 @@ class JobStore:
         return dict(item) if item else None
 
     def claim(self, owner: str, job_id: str, *, now: float, lease_seconds: int) -> None:
-        """queued (or running with an expired lease) -> running; raises if answered or busy."""
+        """queued, running with an expired lease, or failed-but-retryable (a redriven dead letter)
+        -> running; raises if answered or busy."""
         try:
             self._table.update_item(
                 Key=self._key(owner, job_id),
                 UpdateExpression="SET #s = :running, leaseUntil = :lease",
                 ConditionExpression=(
-                    "attribute_exists(pk) AND (#s = :queued OR (#s = :running AND leaseUntil < :now))"
+                    "attribute_exists(pk) AND (#s = :queued OR (#s = :running AND leaseUntil < :now) "
+                    "OR (#s = :failed AND retryable = :yes))"
                 ),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":running": "running",
                     ":queued": "queued",
+                    ":failed": "failed",
+                    ":yes": True,
                     ":lease": int(now) + lease_seconds,
                     ":now": int(now),
                 },
@@ -104,11 +109,20 @@ class JobStore:
         except BotoCoreError as error:
             raise StoreUnavailable("job claim failed") from error
 
-    def finish(self, owner: str, job_id: str, *, status: str, result: dict[str, Any] | None = None) -> None:
-        values: dict[str, Any] = {":status": status}
-        expression = "SET #s = :status REMOVE leaseUntil"
+    def finish(
+        self,
+        owner: str,
+        job_id: str,
+        *,
+        status: str,
+        result: dict[str, Any] | None = None,
+        retryable: bool = False,
+    ) -> None:
+        """``retryable`` marks a failure that a redrive of the dead letter may still cure."""
+        values: dict[str, Any] = {":status": status, ":retryable": retryable}
+        expression = "SET #s = :status, retryable = :retryable REMOVE leaseUntil"
         if result is not None:
-            expression = "SET #s = :status, #r = :result REMOVE leaseUntil"
+            expression = "SET #s = :status, retryable = :retryable, #r = :result REMOVE leaseUntil"
             values[":result"] = result
         try:
             self._table.update_item(

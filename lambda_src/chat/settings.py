@@ -55,6 +55,7 @@ class Settings(BaseModel):
     idempotency_ttl_seconds: int = Field(default=3600, gt=0)
     cors_allowed_origins: Json[list[str]] = Field(default_factory=list)
     jobs_queue_url: str = ""
+    jobs_max_receive_count: int = Field(default=3, ge=1)
     history_turns: int = Field(ge=0)
     transcript_retention_days: int = Field(gt=0)
     max_message_chars: int = Field(default=1000, gt=0)

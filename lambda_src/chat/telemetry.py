@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+if TYPE_CHECKING:
+    from lambda_src.chat.service import TurnOutcome
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -66,3 +69,30 @@ def record_event(event: str, **fields: object) -> None:
                 metric.add_dimension(name=dimension, value=str(fields[dimension]))
     if event in ("provider_error", "circuit_opened"):
         logger.warning(event, extra={k: str(v) for k, v in fields.items()})
+
+
+def record_turn(outcome: TurnOutcome, session_id: str, message_chars: int) -> None:
+    """The figures of one answered turn, synchronous or queued: metrics and one log line, no text."""
+    usage = outcome.completion.usage
+    count("ChatTurns")
+    count("CacheHit" if outcome.cache_hit else "CacheMiss")
+    count("InputTokens", usage.inputTokens)
+    count("OutputTokens", usage.outputTokens)
+    if not outcome.cache_hit:
+        count("LlmLatency", outcome.completion.latency_ms, MetricUnit.Milliseconds)
+    if not outcome.reply_stored:
+        count("ReplyNotStored")
+    logger.info(
+        "chat turn answered",
+        extra={
+            "session_id": session_id,
+            "message_chars": message_chars,
+            "reply_chars": len(outcome.reply.reply),
+            "input_tokens": usage.inputTokens,
+            "output_tokens": usage.outputTokens,
+            "llm_latency_ms": round(outcome.completion.latency_ms),
+            "provider": outcome.completion.provider,
+            "model": outcome.completion.model,
+            "cache_hit": outcome.cache_hit,
+        },
+    )

@@ -22,7 +22,6 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -34,8 +33,8 @@ from lambda_src.chat.history import StoreUnavailable
 from lambda_src.chat.jobs import JobMessage, JobStore, new_job_id
 from lambda_src.chat.models import BadRequest, ChatRequest, parse_idempotency_key, parse_session_id
 from lambda_src.chat.quotas import Tier
-from lambda_src.chat.service import TurnContext, TurnOutcome, reply_to
-from lambda_src.chat.telemetry import count, metrics, tracing_decorators
+from lambda_src.chat.service import TurnContext, reply_to
+from lambda_src.chat.telemetry import count, metrics, record_turn, tracing_decorators
 
 logger = Logger()
 app = APIGatewayRestResolver(cors=cors_config(os.environ.get("CORS_ALLOWED_ORIGINS", "[]")))
@@ -121,7 +120,7 @@ def chat() -> Response[dict[str, Any]]:
             quotas=deps.quotas,
             cache=deps.cache,
         )
-        _record(outcome, request.sessionId, len(request.message))
+        record_turn(outcome, request.sessionId, len(request.message))
         headers = outcome.admission.headers() if outcome.admission else {}
         return {"body": outcome.reply.model_dump(), "headers": headers}
 
@@ -139,32 +138,6 @@ def chat() -> Response[dict[str, Any]]:
             key={"client": owner, "key": idempotency_key, "body": body_hash},
         )
     return _json(200, answer["body"], answer["headers"])
-
-
-def _record(outcome: TurnOutcome, session_id: str, message_chars: int) -> None:
-    usage = outcome.completion.usage
-    count("ChatTurns")
-    count("CacheHit" if outcome.cache_hit else "CacheMiss")
-    count("InputTokens", usage.inputTokens)
-    count("OutputTokens", usage.outputTokens)
-    if not outcome.cache_hit:
-        count("LlmLatency", outcome.completion.latency_ms, MetricUnit.Milliseconds)
-    if not outcome.reply_stored:
-        count("ReplyNotStored")
-    logger.info(
-        "chat turn answered",
-        extra={
-            "session_id": session_id,
-            "message_chars": message_chars,
-            "reply_chars": len(outcome.reply.reply),
-            "input_tokens": usage.inputTokens,
-            "output_tokens": usage.outputTokens,
-            "llm_latency_ms": round(outcome.completion.latency_ms),
-            "provider": outcome.completion.provider,
-            "model": outcome.completion.model,
-            "cache_hit": outcome.cache_hit,
-        },
-    )
 
 
 @app.post("/chat/jobs")

@@ -18,14 +18,15 @@ from lambda_src.chat.models import BadRequest, ChatRequest
 from lambda_src.chat.providers.base import LlmBadResponse
 from lambda_src.chat.quotas import QuotaExceeded, Tier
 from lambda_src.chat.service import TurnContext, reply_to
-from lambda_src.chat.telemetry import count, metrics
+from lambda_src.chat.telemetry import count, metrics, record_turn
 
 logger = Logger()
 # Failed records are reported back (partial batch response) even when every record failed, so a
 # poison batch does not count as a Lambda error on top of its own metrics.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-# A claimed job is another delivery's for this long (the worker's timeout), then claimable again.
-LEASE_SECONDS = 60
+# Seconds added to the invocation's remaining time for a claim's lease: another delivery may claim the
+# job only once this invocation is surely over.
+LEASE_MARGIN_SECONDS = 5
 _context: dict[str, LambdaContext] = {}
 
 
@@ -34,8 +35,10 @@ def answer_job(record: SQSRecord) -> None:
     settings = deps.settings
     job = JobMessage.from_json(record.body)  # a malformed message fails until it reaches the DLQ
     jobs = JobStore(deps.table)
+    context = _context["current"]
+    lease = int(context.get_remaining_time_in_millis() / 1000) + LEASE_MARGIN_SECONDS
     try:
-        jobs.claim(job.owner, job.job_id, now=time.time(), lease_seconds=LEASE_SECONDS)
+        jobs.claim(job.owner, job.job_id, now=time.time(), lease_seconds=lease)
     except JobAlreadyAnswered:
         count("JobDuplicateDeliveries")
         return
@@ -45,7 +48,6 @@ def answer_job(record: SQSRecord) -> None:
             max_message_chars=settings.max_message_chars,
         )
         tier = settings.tier(deps.tiers.tier_of(job.owner))
-        context = _context["current"]
         outcome = reply_to(
             request,
             context=TurnContext(
@@ -77,12 +79,24 @@ def answer_job(record: SQSRecord) -> None:
         count("JobsFailed")
         return
     except Exception:
-        jobs.release(job.owner, job.job_id)  # retryable: the message comes back after its visibility timeout
-        count("JobsRetried")
+        if int(record.attributes.approximate_receive_count) >= settings.jobs_max_receive_count:
+            # This was the last delivery: the message goes to the dead-letter queue. Say so to the client,
+            # and leave the job claimable for a redrive.
+            jobs.finish(
+                job.owner,
+                job.job_id,
+                status="failed",
+                result={"error": "the assistant is unavailable; the job may be retried later"},
+                retryable=True,
+            )
+            count("JobsDeadLettered")
+        else:
+            jobs.release(job.owner, job.job_id)  # back on the queue after its visibility timeout
+            count("JobsRetried")
         raise
     jobs.finish(job.owner, job.job_id, status="done", result=outcome.reply.model_dump())
     count("JobsAnswered")
-    logger.info("job answered", extra={"job_id": job.job_id, "reply_chars": len(outcome.reply.reply)})
+    record_turn(outcome, job.session_id, len(job.message))
 
 
 @logger.inject_lambda_context

@@ -175,7 +175,9 @@ class ChatAlarms(Construct):
         self._alarm(
             "LlmProviderErrorRate",
             metric=cloudwatch.MathExpression(
-                expression="IF(turns + errors >= 10, 100 * errors / (turns + errors), 0)",
+                # FILL: in a total outage no turn succeeds and ChatTurns has no data at all.
+                expression="IF(FILL(turns, 0) + FILL(errors, 0) >= 10, "
+                "100 * FILL(errors, 0) / (FILL(turns, 0) + FILL(errors, 0)), 0)",
                 using_metrics={"errors": errors, "turns": turns},
                 label="provider error rate (%)",
                 period=FIVE_MINUTES,

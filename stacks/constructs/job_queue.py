@@ -55,7 +55,10 @@ class JobQueue(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=jobs.max_receive_count),
         )
         source = sources.SqsEventSource(
-            self.queue, batch_size=jobs.batch_size, report_batch_item_failures=True
+            self.queue,
+            batch_size=jobs.batch_size,
+            report_batch_item_failures=True,
+            max_concurrency=max(2, jobs.worker_concurrency),
         )
         worker.add_event_source(source)
         mapping = next(c for c in worker.node.children if isinstance(c, lambda_.EventSourceMapping))

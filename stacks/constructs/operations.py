@@ -64,7 +64,7 @@ class Operations(Construct):
         self._subscribe(config.alarm_emails)
         self.alarm_action = cw_actions.SnsAction(self.topic)
         self._allow_budgets_to_publish()
-        CostBudget(
+        budget = CostBudget(
             self,
             "Budget",
             stage=config.name,
@@ -72,16 +72,19 @@ class Operations(Construct):
             topic=self.topic,
             emails=config.alarm_emails,
         )
+        # Budgets checks that it may publish when the budget is created.
+        budget.node.add_dependency(self.topic)
 
     def _allow_budgets_to_publish(self) -> None:
         account = cdk.Stack.of(self).account
+        # As for CloudWatch: no source condition on the key (its absence would silently drop every
+        # alert); the topic policy decides who may publish.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowBudgetsToUseTheKey",
                 principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
             )
         )
         self.topic.add_to_resource_policy(

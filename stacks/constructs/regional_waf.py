@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -42,6 +43,8 @@ class RegionalWaf(Construct):
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
+            # Named, because CloudWatch dimensions WAF metrics by the web ACL's name (alarm on blocks).
+            name=f"{cdk.Stack.of(self).stack_name}-api",
             scope="REGIONAL",
             description=f"Chat API: CloudFront only (origin-verify generation {origin_verify_generation})",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),

@@ -34,12 +34,28 @@ class SafeDeployment(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.alias = lambda_.Alias(self, "Live", alias_name="live", version=function.current_version)
-        # Judged on the alias only: during a canary these see the new version's share of traffic.
+        new_version = {
+            "FunctionName": function.function_name,
+            "Resource": f"{function.function_name}:live",
+            "ExecutedVersion": function.current_version.version,
+        }
+
+        def of_new_version(metric_name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name=metric_name,
+                dimensions_map=new_version,
+                statistic=statistic,
+                period=ONE_MINUTE,
+            )
+
+        # Judged on the version being deployed only (ExecutedVersion): the old one's errors during the
+        # shift must not roll the new one back, nor its latency dilute the new one's.
         self.rollback_alarms = [
             cloudwatch.Alarm(
                 self,
                 "AliasErrors",
-                metric=self.alias.metric_errors(period=ONE_MINUTE, statistic="Sum"),
+                metric=of_new_version("Errors", "Sum"),
                 threshold=1,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -49,7 +65,7 @@ class SafeDeployment(Construct):
             cloudwatch.Alarm(
                 self,
                 "AliasDurationP99",
-                metric=self.alias.metric_duration(period=ONE_MINUTE, statistic="p99"),
+                metric=of_new_version("Duration", "p99"),
                 threshold=timeout_seconds * 1000 * 0.8,
                 evaluation_periods=2,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

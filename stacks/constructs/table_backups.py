@@ -22,10 +22,12 @@ class TableBackups(Construct):
         table: dynamodb.ITableV2,
         key: kms.IKey,
         retention_days: int,
-        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.vault = backup.BackupVault(self, "Vault", encryption_key=key, removal_policy=removal_policy)
+        # Retained in every stage: a vault that holds recovery points cannot be deleted with the stack.
+        self.vault = backup.BackupVault(
+            self, "Vault", encryption_key=key, removal_policy=cdk.RemovalPolicy.RETAIN
+        )
         self.plan = backup.BackupPlan(self, "Plan", backup_vault=self.vault)
         self.plan.add_rule(
             backup.BackupPlanRule(

@@ -44,8 +44,12 @@ def test_the_worker_reports_partial_batch_failures(stage: SynthesizedStage) -> N
     (mapping,) = stage.service.find_resources("AWS::Lambda::EventSourceMapping").values()
     props = mapping["Properties"]
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert props["BatchSize"] == stage.config.jobs.batch_size
+    assert props["BatchSize"] == stage.config.jobs.batch_size == 1
     assert worker_id in json.dumps(props["FunctionName"])
+    # polling never outruns the worker's reserved concurrency (throttles would spend receives)
+    assert (
+        props["ScalingConfig"]["MaximumConcurrency"] <= worker["Properties"]["ReservedConcurrentExecutions"]
+    )
 
 
 def test_the_job_routes_need_an_api_key(stage: SynthesizedStage) -> None:

@@ -83,9 +83,9 @@ def test_waf_alarm_reads_the_regional_acls_metrics_by_name(stage: SynthesizedSta
     dimensions = {
         d["Name"]: d["Value"] for d in _alarms(stage)["RegionalWafBlockedSpike"]["Properties"]["Dimensions"]
     }
-    acl_id, _ = only_resource(stage.service, "AWS::WAFv2::WebACL")
+    _, acl = only_resource(stage.service, "AWS::WAFv2::WebACL")
     assert dimensions["Rule"] == "ALL"
-    assert acl_id in json.dumps(dimensions["WebACL"])
+    assert dimensions["WebACL"] == acl["Properties"]["Name"] == f"{stage.config.name}-ChatbotService-api"
 
 
 def test_duration_alarm_fires_at_80_percent_of_the_timeout(stage: SynthesizedStage) -> None:

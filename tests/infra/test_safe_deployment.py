@@ -35,13 +35,18 @@ def test_the_deployment_rolls_back_on_failure_and_on_the_alias_alarms(stage: Syn
     for logical_id in ("DeploymentAliasErrors", "DeploymentAliasDurationP99"):
         (alarm,) = [a for lid, a in alarms.items() if lid.startswith(logical_id)]
         dimensions = {d["Name"]: d["Value"] for d in alarm["Properties"]["Dimensions"]}
-        assert "Resource" in dimensions  # function:alias: the new version's share only
+        assert "Resource" in dimensions
+        assert "ExecutedVersion" in dimensions  # the version being deployed, not the old one
 
 
 def test_api_gateway_calls_the_live_alias(stage: SynthesizedStage) -> None:
     alias_id, alias = only_resource(stage.service, "AWS::Lambda::Alias")
     assert alias["Properties"]["Name"] == "live"
     assert "CodeDeployLambdaAliasUpdate" in alias["UpdatePolicy"]
-    methods = stage.service.find_resources("AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "POST"}})
-    for method in methods.values():
+    methods = stage.service.find_resources("AWS::ApiGateway::Method")
+    lambda_methods = [
+        m for m in methods.values() if m["Properties"]["Integration"].get("Type") == "AWS_PROXY"
+    ]
+    assert lambda_methods
+    for method in lambda_methods:
         assert alias_id in json.dumps(method["Properties"]["Integration"]["Uri"])

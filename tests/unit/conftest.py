@@ -137,6 +137,7 @@ def chat_env(
         "MAX_MESSAGE_CHARS": "1000",
         "TRANSCRIPT_RETENTION_DAYS": "30",
         "JOBS_QUEUE_URL": queue_url,
+        "JOBS_MAX_RECEIVE_COUNT": "3",  # as the moto queue's redrive policy above
     }.items():
         monkeypatch.setenv(name, value)
     dependencies.cache_clear()

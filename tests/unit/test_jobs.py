@@ -145,3 +145,31 @@ def test_other_clients_cannot_see_a_job(chat_env: ChatEnv) -> None:
 @pytest.mark.parametrize("job_id", ["nope", "x.y", "A" * 32])
 def test_a_malformed_job_id_is_a_400(chat_env: ChatEnv, job_id: str) -> None:
     assert _status(job_id).status == 400
+
+
+def test_a_job_on_its_last_delivery_says_it_failed_and_a_redrive_can_still_answer_it(
+    chat_env: ChatEnv,
+) -> None:
+    chat_env.fake_llm.answer(mode="status", status=503)
+    job_id = _enqueue()
+    for _ in range(3):
+        _work(_receive())
+    failed = _status(job_id).body
+    assert failed["status"] == "failed"
+    assert "may be retried" in failed["error"]
+
+    assert _receive() == []  # moved to the dead-letter queue
+    (dead,) = _receive("chat-jobs-dlq")  # the operator redrives it once the provider is back
+    chat_env.fake_llm.answer(reply="Better late.")
+    _work([dead])
+    assert _status(job_id).body["reply"] == "Better late."
+
+
+def test_queued_turns_count_in_the_token_metrics(
+    chat_env: ChatEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _enqueue()
+    _work(_receive())
+    out = capsys.readouterr().out
+    assert '"InputTokens"' in out
+    assert '"ChatTurns"' in out
