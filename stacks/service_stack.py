@@ -41,17 +41,19 @@ class ServiceStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
+        # One environment for both functions: the worker answers the same turns as the chat handler.
+        environment = chat_environment(
+            config,
+            table_name=table.table_name,
+            secret_arn=llm_secret.secret_arn if config.llm.needs_secret else None,
+        )
         chat = ChatFunction(
             self,
             "Chat",
             config=config,
             handler="lambda_src.handlers.chat.handler",
             description="Chatbot: answers POST /chat and GET /health",
-            environment=chat_environment(
-                config,
-                table_name=table.table_name,
-                secret_arn=llm_secret.secret_arn if config.llm.needs_secret else None,
-            ),
+            environment=environment,
         )
         access = RuntimeAccess(config=config, table=table, data_key=data_key, llm_secret=llm_secret)
         access.grant(chat)
@@ -62,11 +64,7 @@ class ServiceStack(cdk.Stack):
             config=config,
             handler="lambda_src.handlers.worker.handler",
             description="Chatbot: answers queued chat jobs (SQS)",
-            environment=chat_environment(
-                config,
-                table_name=table.table_name,
-                secret_arn=llm_secret.secret_arn if config.llm.needs_secret else None,
-            ),
+            environment=environment,
             timeout_seconds=config.jobs.worker_timeout_seconds,
             reserved_concurrency=max(2, config.jobs.worker_concurrency),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -107,6 +107,13 @@ class Usage(BaseModel):
     inputTokens: int = 0  # noqa: N815
     outputTokens: int = 0  # noqa: N815
     totalTokens: int = 0  # noqa: N815
+
+    @classmethod
+    def of(cls, input_tokens: Any, output_tokens: Any, total_tokens: Any = None) -> Usage:
+        """From a provider's counts; a missing total is the sum."""
+        inputs, outputs = int(input_tokens or 0), int(output_tokens or 0)
+        total = int(total_tokens) if total_tokens is not None else inputs + outputs
+        return cls(inputTokens=inputs, outputTokens=outputs, totalTokens=total)
 
 
 class ChatReply(BaseModel):

@@ -104,15 +104,9 @@ class BedrockConverseClient:
             raise LlmBadResponse("malformed_response") from None
         if not text.strip():
             raise LlmBadResponse("malformed_response")
-        input_tokens = int(usage.get("inputTokens", 0))
-        output_tokens = int(usage.get("outputTokens", 0))
         return Completion(
             text=text,
-            usage=Usage(
-                inputTokens=input_tokens,
-                outputTokens=output_tokens,
-                totalTokens=int(usage.get("totalTokens", input_tokens + output_tokens)),
-            ),
+            usage=Usage.of(usage.get("inputTokens"), usage.get("outputTokens"), usage.get("totalTokens")),
             model=self.model,
             latency_ms=(time.monotonic() - started) * 1000,
             provider=self.name,

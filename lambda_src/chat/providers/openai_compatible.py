@@ -139,14 +139,8 @@ def _completion_from(payload: Any, *, default_model: str) -> Completion:
     if not isinstance(text, str) or not text.strip():
         raise ValueError("empty completion")
     usage = payload.get("usage") or {}
-    input_tokens = int(usage.get("prompt_tokens", 0))
-    output_tokens = int(usage.get("completion_tokens", 0))
     return Completion(
         text=text,
-        usage=Usage(
-            inputTokens=input_tokens,
-            outputTokens=output_tokens,
-            totalTokens=int(usage.get("total_tokens", input_tokens + output_tokens)),
-        ),
+        usage=Usage.of(usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("total_tokens")),
         model=str(payload.get("model") or default_model),
     )
