@@ -36,9 +36,10 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 
 install: $(VENV)/.installed node_modules/.installed ## Install Python deps, Node 24 and the pinned CDK CLI
 
-synth: install ## Synthesize every stage into cdk.out/, failing on any cdk-nag finding
+synth: install ## Synthesize every stage into cdk.out/, failing on any cdk-nag finding or validation-report finding
 	rm -rf cdk.out
 	$(CDK) synth --quiet --no-notices
+	$(BIN)/python -m scan.synth_report cdk.out
 	$(BIN)/python scripts/synth_summary.py cdk.out
 
 test: install ## Run the test suite (infra and unit)

@@ -153,7 +153,8 @@ class WebStack(cdk.Stack):
             else None,
             domain_names=[domain.domain_name] if domain else None,
             certificate=certificate,
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            # Only a certificate of our own can carry a security policy; CloudFront's default one is fixed.
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
         )

@@ -72,8 +72,9 @@ class Operations(Construct):
             topic=self.topic,
             emails=config.alarm_emails,
         )
-        # Budgets checks that it may publish when the budget is created.
-        budget.node.add_dependency(self.topic)
+        # Budgets checks that it may publish when the budget is created: the permission is the topic
+        # policy, which nothing else orders before the budget (the topic itself is already a Ref).
+        budget.node.add_dependency(self.topic.node.find_child("Policy"))
 
     def _allow_budgets_to_publish(self) -> None:
         account = cdk.Stack.of(self).account

@@ -46,7 +46,8 @@ class RegionalWaf(Construct):
             # Named, because CloudWatch dimensions WAF metrics by the web ACL's name (alarm on blocks).
             name=f"{cdk.Stack.of(self).stack_name}-api",
             scope="REGIONAL",
-            description=f"Chat API: CloudFront only (origin-verify generation {origin_verify_generation})",
+            # WAFv2 refuses descriptions with characters outside [\w+=:#@/\-,.\s] (no parentheses).
+            description=f"Chat API: CloudFront only, origin-verify generation {origin_verify_generation}",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=waf_rules.visibility("ChatApiRegionalWaf"),
             rules=rules,

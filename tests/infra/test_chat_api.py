@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from aws_cdk.assertions import Match
 
@@ -192,6 +193,17 @@ def test_regional_waf_admits_only_cloudfront_and_runs_the_managed_baseline(stage
     _, association = only_resource(stage.service, "AWS::WAFv2::WebACLAssociation")
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     assert stage_id in json.dumps(association["Properties"]["ResourceArn"])
+
+
+# What the WAFv2 API accepts as a Description (AWS::WAFv2::WebACL); anything else fails the deploy.
+WAFV2_DESCRIPTION = re.compile(r"^[\w+=:#@/\-,.][\w+=:#@/\-,.\s]+[\w+=:#@/\-,.]$")
+
+
+def test_the_regional_web_acl_description_is_one_wafv2_accepts(stage: SynthesizedStage) -> None:
+    _, acl = only_resource(stage.service, "AWS::WAFv2::WebACL")
+    description = acl["Properties"]["Description"]
+    assert WAFV2_DESCRIPTION.match(description), description
+    assert f"generation {stage.config.origin_verify_generation}" in description
 
 
 def test_conversation_routes_require_an_api_key(stage: SynthesizedStage) -> None:

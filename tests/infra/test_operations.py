@@ -151,6 +151,17 @@ def test_a_monthly_budget_alerts_the_topic_and_oncall_at_80_and_100_percent(stag
         }
 
 
+def test_the_budget_waits_for_the_topic_policy_and_only_for_what_no_ref_orders(
+    stage: SynthesizedStage,
+) -> None:
+    """cfn-lint W3005: a DependsOn that a Ref already enforces is noise; the policy is what Budgets checks."""
+    policy_id, _ = only_resource(stage.service, "AWS::SNS::TopicPolicy")
+    topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
+    _, budget = only_resource(stage.service, "AWS::Budgets::Budget")
+    assert policy_id in budget["DependsOn"]
+    assert topic_id not in budget["DependsOn"]
+
+
 def test_budgets_may_publish_to_the_encrypted_topic(stage: SynthesizedStage) -> None:
     _, policy = only_resource(stage.service, "AWS::SNS::TopicPolicy")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
