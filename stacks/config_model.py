@@ -109,8 +109,11 @@ class CustomDomain:
 class EdgeConfig:
     """CloudFront and its web ACL (scope CLOUDFRONT, always in us-east-1)."""
 
-    rate_limit_per_ip_per_5_minutes: int
-    rate_limit_per_api_key_per_5_minutes: int
+    rate_limit_per_ip_per_5_minutes: int  # requests without an x-api-key: the page, /health
+    rate_limit_per_api_key_per_5_minutes: int  # one key value, from any number of addresses
+    # Requests with an x-api-key, per viewer IP: a program of the fastest tier fits under it, and a caller
+    # that sends a made-up key on every request is still limited. Clients behind one NAT share it.
+    rate_limit_per_ip_with_api_key_per_5_minutes: int = 7_500
     block_anonymous_ips: bool = False  # VPNs, Tor, hosting providers: on where abuse outweighs reach
     max_chat_body_bytes: int = 8 * 1024
     geo_allow_list: tuple[str, ...] = ()  # ISO country codes; empty allows every country
@@ -179,6 +182,8 @@ class StageConfig:
     termination_protection: bool
     # API
     stage_throttle: Throttle
+    # GET /health needs no credential; its own throttle caps how fast anyone can make it invoke Lambda.
+    health_throttle: Throttle = field(default_factory=lambda: Throttle(rate_limit=5, burst_limit=10))
     # INFO would log request-validation details, which quote what the user sent.
     api_execution_log_level: apigw.MethodLoggingLevel
     edge: EdgeConfig
@@ -224,11 +229,15 @@ class StageConfig:
         if len({t.name for t in self.tiers}) != len(self.tiers):
             raise ValueError(f"{self.name}: tier names must be unique")
         fastest = max(t.throttle.rate_limit for t in self.tiers)
-        if self.edge.rate_limit_per_api_key_per_5_minutes < fastest * 300:
-            raise ValueError(
-                f"{self.name}: the edge's per-key limit must allow the fastest tier "
-                f"({fastest} req/s = {fastest * 300:.0f} per 5 minutes); the usage plans do the fine limiting"
-            )
+        for what, limit in (
+            ("per-key", self.edge.rate_limit_per_api_key_per_5_minutes),
+            ("per-IP limit of keyed requests", self.edge.rate_limit_per_ip_with_api_key_per_5_minutes),
+        ):
+            if limit < fastest * 300:
+                raise ValueError(
+                    f"{self.name}: the edge's {what} limit must allow the fastest tier ({fastest} req/s = "
+                    f"{fastest * 300:.0f} per 5 minutes); the usage plans do the fine limiting"
+                )
         # JSON may spend up to 6 bytes on one character (\uXXXX); the rest of the body is small.
         if self.edge.max_chat_body_bytes < self.max_message_chars * 6 + 512:
             raise ValueError(
@@ -239,6 +248,11 @@ class StageConfig:
                 raise ValueError(f"{self.name}: CORS may allow any origin ('*') only in dev")
             if origin != "*" and not origin.startswith("https://") and self.name != "dev":
                 raise ValueError(f"{self.name}: CORS origins must be https:// URLs, got {origin!r}")
+        if (
+            self.health_throttle.rate_limit > self.stage_throttle.rate_limit
+            or self.health_throttle.burst_limit > self.stage_throttle.burst_limit
+        ):
+            raise ValueError(f"{self.name}: health_throttle must not exceed stage_throttle")
         if self.history_turns < 0:
             raise ValueError(f"{self.name}: history_turns must not be negative")
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs import waf_rules
+from stacks.constructs.log_encryption import LogKey
 
 EDGE_REGION = "us-east-1"
 EDGE_MANAGED_RULE_GROUPS = (
@@ -25,7 +25,6 @@ EDGE_MANAGED_RULE_GROUPS = (
 ANONYMOUS_IP_RULE_GROUP = "AWSManagedRulesAnonymousIpList"
 API_KEY_HEADER = "x-api-key"
 CHAT_PATHS = ("/api/chat", "/api/web/chat")
-REDACTED_HEADERS = ("x-api-key", "authorization", "cookie")
 
 
 class EdgeStack(cdk.Stack):
@@ -39,23 +38,34 @@ class EdgeStack(cdk.Stack):
         edge = config.edge
         groups = [*EDGE_MANAGED_RULE_GROUPS, *([ANONYMOUS_IP_RULE_GROUP] if edge.block_anonymous_ips else [])]
         rules = [waf_rules.managed_rule(name, n) for n, name in enumerate(groups)]
+        has_key = waf_rules.has_header(API_KEY_HEADER)
         rules += [
-            # Requests with an API key are limited per key here and per usage plan at API Gateway; the
-            # per-IP limit is for everything else, so many keyed clients behind one NAT are not one IP.
+            # Every request is limited per viewer IP by exactly one of the first two rules. Keyless
+            # requests (the page, /health) get the tight limit; requests with an x-api-key get one that a
+            # paid tier's program fits under, and a caller that invents a new key per request is still
+            # counted per IP. Valid keys are limited per key as well, so a leaked key used from many
+            # addresses cannot outrun its usage plan by spreading out.
             waf_rules.block(
                 "RateLimitPerIp",
                 len(rules),
                 waf_rules.rate_per_ip(
-                    edge.rate_limit_per_ip_per_5_minutes,
-                    scope_down=waf_rules.negate(waf_rules.has_header(API_KEY_HEADER)),
+                    edge.rate_limit_per_ip_per_5_minutes, scope_down=waf_rules.negate(has_key)
                 ),
                 status=429,
                 body_key=waf_rules.TOO_MANY_REQUESTS_BODY,
                 retry_after=waf_rules.RATE_LIMIT_RETRY_AFTER_SECONDS,
             ),
             waf_rules.block(
-                "RateLimitPerApiKey",
+                "RateLimitPerIpWithApiKey",
                 len(rules) + 1,
+                waf_rules.rate_per_ip(edge.rate_limit_per_ip_with_api_key_per_5_minutes, scope_down=has_key),
+                status=429,
+                body_key=waf_rules.TOO_MANY_REQUESTS_BODY,
+                retry_after=waf_rules.RATE_LIMIT_RETRY_AFTER_SECONDS,
+            ),
+            waf_rules.block(
+                "RateLimitPerApiKey",
+                len(rules) + 2,
                 waf_rules.rate_per_header(API_KEY_HEADER, edge.rate_limit_per_api_key_per_5_minutes),
                 status=429,
                 body_key=waf_rules.TOO_MANY_REQUESTS_BODY,
@@ -63,7 +73,7 @@ class EdgeStack(cdk.Stack):
             ),
             waf_rules.block(
                 "ChatBodyTooLarge",
-                len(rules) + 2,
+                len(rules) + 3,
                 waf_rules.all_of(
                     waf_rules.any_of(*(waf_rules.path_starts_with(p) for p in CHAT_PATHS)),
                     waf_rules.body_larger_than(edge.max_chat_body_bytes),
@@ -81,23 +91,15 @@ class EdgeStack(cdk.Stack):
             rules=rules,
             custom_response_bodies=waf_rules.CUSTOM_RESPONSE_BODIES,
         )
-        # WAF delivers only to log groups whose name starts with aws-waf-logs-.
-        self.waf_logs = logs.LogGroup(
+        log_key = LogKey(
             self,
-            "WafLogs",
-            log_group_name=f"aws-waf-logs-{self.stack_name}",
+            "LogKey",
+            description=f"Encrypts the chatbot's {config.name} edge web ACL logs",
             retention=config.log_retention,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            removal_policy=config.removal_policy,
         )
-        wafv2.CfnLoggingConfiguration(
-            self,
-            "WafLogging",
-            resource_arn=self.web_acl.attr_arn,
-            log_destination_configs=[self.waf_logs.log_group_arn],
-            redacted_fields=[
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
-                for header in REDACTED_HEADERS
-            ],
+        self.waf_logging = waf_rules.log_to_encrypted_group(
+            self, "WafLogging", web_acl=self.web_acl, log_key=log_key
         )
 
         self.certificate: acm.ICertificate | None = None

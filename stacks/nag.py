@@ -4,7 +4,7 @@ refuse a vague reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import aws_cdk as cdk
@@ -27,15 +27,19 @@ NAG_PACKS: tuple[type[NagPack], ...] = (
     PCIDSS321Checks,
 )
 CHECKOV_METADATA_KEY = "checkov"
+# Rule-id prefixes of the packs whose rules share names (e.g. NIST.800.53.R5-LambdaDLQ).
+NIST = "NIST.800.53.R5"
+HIPAA = "HIPAA.Security"
+PCI = "PCI.DSS.321"
 
 # While suspended (scan's raw counts), acknowledge() records what it would have acknowledged instead.
 _suspended: list[list[tuple[str, str]]] = []
 
 
 def add_nag_checks(app: cdk.App) -> None:
-    """Make every synth fail on an unacknowledged AwsSolutions or Serverless finding."""
+    """Make every synth fail on an unacknowledged finding of any of the five packs."""
     validations = cdk.Validations.of(app)
-    for pack in NAG_PACKS[:2]:
+    for pack in NAG_PACKS:
         validations.add_plugins(pack(app))
 
 
@@ -51,6 +55,12 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
         _suspended[-1].append((construct.node.path, rule_id))
         return
     cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+
+
+def acknowledge_rules(construct: IConstruct, rule: str, packs: Iterable[str], reason: str) -> None:
+    """Acknowledge the same rule in several packs (``rule`` without its pack prefix), for one reason."""
+    for pack in packs:
+        acknowledge(construct, f"{pack}-{rule}", reason)
 
 
 def skip_checkov(construct: IConstruct, check_id: str, reason: str) -> None:

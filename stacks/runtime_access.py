@@ -25,7 +25,7 @@ CHAT_TABLE_ACTIONS = (
     "dynamodb:Query",
     "dynamodb:UpdateItem",
 )
-# CDK's encrypt/decrypt set for a customer-managed key, as DynamoDB, Secrets Manager and SQS use it.
+# CDK's encrypt/decrypt set for a customer-managed key, as DynamoDB and Secrets Manager use it.
 DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
 # Cross-region inference profiles ("us.amazon.nova-lite-v1:0") route to the model in several regions.
 INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
@@ -43,9 +43,9 @@ class RuntimeAccess:
         region = cdk.Stack.of(function).region
         self.table.grant(function, *CHAT_TABLE_ACTIONS)
         # Hand-written where the grants fall short: the data key only through the services that use it
-        # (grant_encrypt_decrypt has no conditions), and the secret without llm_secret.grant_read(),
-        # which would write this role into the data stack's key policy and make the stateful stack
-        # depend on this one.
+        # (grant_encrypt_decrypt has no conditions; the job queues have a key of their own), and the
+        # secret without llm_secret.grant_read(), which would write this role into the data stack's key
+        # policy and make the stateful stack depend on this one.
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=list(DATA_KEY_ACTIONS),
@@ -55,7 +55,6 @@ class RuntimeAccess:
                         "kms:ViaService": [
                             f"dynamodb.{region}.amazonaws.com",
                             f"secretsmanager.{region}.amazonaws.com",
-                            f"sqs.{region}.amazonaws.com",
                         ]
                     }
                 },
@@ -65,8 +64,8 @@ class RuntimeAccess:
             acknowledge(
                 target.policy,
                 f"AwsSolutions-IAM5[{finding}]",
-                "Limited to the one stage data key ARN and to calls made through DynamoDB, Secrets Manager "
-                "and SQS (kms:ViaService); these services need data-key generation and re-encryption.",
+                "Limited to the one stage data key ARN and to calls made through DynamoDB and Secrets "
+                "Manager (kms:ViaService); these services need data-key generation and re-encryption.",
             )
         if self.config.llm.needs_secret:
             function.add_to_role_policy(

@@ -7,7 +7,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -18,10 +17,11 @@ from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.chat_dashboard import ChatDashboard
 from stacks.constructs.chat_function import ChatFunction
 from stacks.constructs.job_queue import JobQueue
+from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
 from stacks.constructs.safe_deployment import SafeDeployment
-from stacks.nag import acknowledge
+from stacks.nag import HIPAA, NIST, acknowledge, acknowledge_rules, skip_checkov
 from stacks.runtime_access import RuntimeAccess
 from stacks.runtime_environment import chat_environment, metrics_namespace
 
@@ -41,6 +41,13 @@ class ServiceStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
+        log_key = LogKey(
+            self,
+            "LogKey",
+            description=f"Encrypts the chatbot's {config.name} Lambda, API Gateway and WAF logs",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
         # One environment for both functions: the worker answers the same turns as the chat handler.
         environment = chat_environment(
             config,
@@ -54,7 +61,14 @@ class ServiceStack(cdk.Stack):
             handler="lambda_src.handlers.chat.handler",
             description="Chatbot: answers POST /chat and GET /health",
             environment=environment,
+            log_key=log_key,
         )
+        synchronous_only = (
+            "Invoked only synchronously, by API Gateway through the live alias, which returns any failure "
+            "to the caller; a Lambda dead-letter queue receives asynchronous invocations only."
+        )
+        acknowledge_rules(chat.function, "LambdaDLQ", ("Serverless", NIST, HIPAA), synchronous_only)
+        skip_checkov(chat.function, "CKV_AWS_116", synchronous_only)
         access = RuntimeAccess(config=config, table=table, data_key=data_key, llm_secret=llm_secret)
         access.grant(chat)
 
@@ -65,16 +79,15 @@ class ServiceStack(cdk.Stack):
             handler="lambda_src.handlers.worker.handler",
             description="Chatbot: answers queued chat jobs (SQS)",
             environment=environment,
+            log_key=log_key,
             timeout_seconds=config.jobs.worker_timeout_seconds,
             reserved_concurrency=max(2, config.jobs.worker_concurrency),
         )
         access.grant(worker)
-        jobs = JobQueue(self, "Jobs", config=config, key=data_key, worker=worker.function)
+        jobs = JobQueue(self, "Jobs", config=config, worker=worker.function)
         self.jobs = jobs
-        # Not grant_send_messages(): it would add the data key without the kms:ViaService condition.
-        chat.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[jobs.queue.queue_arn])
-        )
+        # The queues have a key of their own, so this grant (and the worker's) touches no data key.
+        jobs.queue.grant_send_messages(chat.function)
         chat.function.add_environment("JOBS_QUEUE_URL", jobs.queue.queue_url)
 
         deployment = SafeDeployment(
@@ -84,28 +97,32 @@ class ServiceStack(cdk.Stack):
             strategy=config.deployment_strategy,
             timeout_seconds=config.lambda_timeout_seconds,
         )
-        api = ChatApi(self, "Api", config=config, handler=deployment.alias, user_pool=user_pool)
+        api = ChatApi(
+            self, "Api", config=config, handler=deployment.alias, log_key=log_key, user_pool=user_pool
+        )
         # Added by CloudFront to every /api/* request; the regional WAF refuses requests without it.
         self.origin_verify = secretsmanager.Secret(
             self,
             "OriginVerify",
             description=f"Chatbot {config.name}: header value CloudFront adds so the API accepts only it",
+            encryption_key=data_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 exclude_punctuation=True, password_length=48
             ),
         )
-        acknowledge(
-            self.origin_verify,
-            "AwsSolutions-SMG4",
+        by_hand = (
             "Rotating the origin-verify value means redeploying the web and service stacks together "
-            "(both read it by dynamic reference); done by hand as described in docs/operations.md.",
+            "(both read it by dynamic reference); done by hand as described in docs/operations.md."
         )
+        acknowledge(self.origin_verify, "AwsSolutions-SMG4", by_hand)
+        acknowledge_rules(self.origin_verify, "SecretsManagerRotationEnabled", (NIST, HIPAA), by_hand)
         regional_waf = RegionalWaf(
             self,
             "Waf",
             stage=api.stage,
             origin_verify_value=self.origin_verify.secret_value.unsafe_unwrap(),
             origin_verify_generation=config.origin_verify_generation,
+            log_key=log_key,
         )
         self.api = api.api
 

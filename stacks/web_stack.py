@@ -18,9 +18,10 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs.chat_page import ChatPage
+from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.regional_waf import ORIGIN_VERIFY_HEADER
 from stacks.constructs.user_directory import UserDirectory
-from stacks.nag import acknowledge
+from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules, skip_checkov
 
 # The page talks only to its own origin (and to the Cognito sign-in domain for the token exchange);
 # nothing inline, no third-party script, style or frame.
@@ -28,6 +29,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+
+
+# How long an overwritten or deleted access log stays recoverable.
+NONCURRENT_LOG_DAYS = 30
 
 
 def content_security_policy(sign_in_url: str | None = None) -> str:
@@ -56,12 +61,43 @@ class WebStack(cdk.Stack):
             self,
             "AccessLogs",
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            # S3 server access logging delivers only to SSE-S3 buckets (SSE-KMS is not supported).
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,  # CloudFront standard logs write with ACLs
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(config.log_retention_days))],
+            # A deleted or overwritten log stays recoverable for a while; logs still expire by retention.
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireLogs",
+                    expiration=cdk.Duration.days(config.log_retention_days),
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_LOG_DAYS),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                ),
+                s3.LifecycleRule(id="RemoveExpiredDeleteMarkers", expired_object_delete_marker=True),
+            ],
             # Non-empty buckets cannot be deleted with the stack; they stay behind and expire by lifecycle.
             removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        acknowledge_rules(
+            self.log_bucket,
+            "S3DefaultEncryptionKMS",
+            (NIST, HIPAA, PCI),
+            "S3 server access logging delivers only to buckets whose default encryption is SSE-S3 "
+            "(SSE-KMS is not supported for its target buckets); objects are encrypted at rest with SSE-S3.",
+        )
+        acknowledge_rules(
+            self.log_bucket,
+            "S3BucketReplicationEnabled",
+            (NIST, HIPAA, PCI),
+            "Access logs of one stage in one region, kept log_retention_days and versioned against deletion; "
+            "a replica in a second region is part of the multi-region prod work, not of this stage.",
+        )
+        skip_checkov(
+            self.log_bucket,
+            "CKV_AWS_18",
+            "This is the access-log bucket itself: logging it into itself would log every log delivery, "
+            "and into another bucket would only move the question one bucket further.",
         )
         self.site_bucket = s3.Bucket(
             self,
@@ -73,6 +109,20 @@ class WebStack(cdk.Stack):
             server_access_logs_bucket=self.log_bucket,
             server_access_logs_prefix="s3/site/",
             removal_policy=cdk.RemovalPolicy.RETAIN,  # versioned and non-empty: deleting the stack keeps it
+        )
+        acknowledge_rules(
+            self.site_bucket,
+            "S3DefaultEncryptionKMS",
+            (NIST, HIPAA, PCI),
+            "The bucket holds the public chat page (HTML, CSS, JS and config.json with no secret) that every "
+            "visitor downloads; SSE-S3 encrypts it at rest and a customer key would protect nothing secret.",
+        )
+        acknowledge_rules(
+            self.site_bucket,
+            "S3BucketReplicationEnabled",
+            (NIST, HIPAA, PCI),
+            "The bucket holds only the built chat page, which every deploy rebuilds from the repository "
+            "(scripts/build_web.py) and uploads again; a replica would hold nothing that cannot be rebuilt.",
         )
 
         headers = cloudfront.ResponseHeadersPolicy(
@@ -137,7 +187,9 @@ class WebStack(cdk.Stack):
             additional_behaviors={
                 "/api/*": cloudfront.BehaviorOptions(
                     origin=api_origin,
-                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                    # Refused, not redirected: a client that sends its key over plain HTTP has already
+                    # leaked it, and a redirect would teach it that this works.
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                     allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                     cache_policy=api_cache,
                     origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
@@ -166,12 +218,13 @@ class WebStack(cdk.Stack):
                 "stacks/config.py to restrict viewers by country.",
             )
         if domain is None:
-            acknowledge(
-                self.distribution,
-                "AwsSolutions-CFR4",
+            default_certificate = (
                 "Without a custom domain CloudFront serves its default *.cloudfront.net certificate, whose "
-                "minimum protocol AWS fixes; a custom_domain in config enforces TLSv1.2_2021.",
+                "minimum protocol AWS fixes; a custom_domain in config enforces TLSv1.2_2021 (prod must "
+                "have one: config refuses prod without it)."
             )
+            acknowledge(self.distribution, "AwsSolutions-CFR4", default_certificate)
+            skip_checkov(self.distribution, "CKV_AWS_174", default_certificate)
         else:
             zone = route53.HostedZone.from_hosted_zone_attributes(
                 self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.hosted_zone_name
@@ -180,8 +233,21 @@ class WebStack(cdk.Stack):
             route53.ARecord(self, "Alias", zone=zone, record_name=domain.domain_name, target=alias)
             route53.AaaaRecord(self, "AliasIpv6", zone=zone, record_name=domain.domain_name, target=alias)
 
+        log_key = LogKey(
+            self,
+            "LogKey",
+            description=f"Encrypts the logs of the chatbot's {config.name} page deployment",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
         ChatPage(
-            self, "Page", config=config, bucket=self.site_bucket, distribution=self.distribution, users=users
+            self,
+            "Page",
+            config=config,
+            bucket=self.site_bucket,
+            distribution=self.distribution,
+            users=users,
+            log_key=log_key,
         )
 
         cdk.CfnOutput(

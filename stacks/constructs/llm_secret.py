@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from stacks.nag import acknowledge
+from stacks.nag import HIPAA, NIST, acknowledge, acknowledge_rules
 
 
 class LlmApiKeySecret(Construct):
@@ -24,10 +24,10 @@ class LlmApiKeySecret(Construct):
             encryption_key=key,
             removal_policy=removal_policy,
         )
-        acknowledge(
-            self.secret,
-            "AwsSolutions-SMG4",
+        by_hand = (
             "The LLM key is issued in the provider's console and cannot be rotated by a rotation "
             "Lambda; operators rotate it by hand (put-secret-value) and the handler picks it up within "
-            "its cache age (5 minutes).",
+            "its cache age (5 minutes)."
         )
+        acknowledge(self.secret, "AwsSolutions-SMG4", by_hand)
+        acknowledge_rules(self.secret, "SecretsManagerRotationEnabled", (NIST, HIPAA), by_hand)

@@ -15,6 +15,9 @@ from stacks.config import StageConfig
 from stacks.constructs.cost_budget import CostBudget
 from stacks.nag import acknowledge
 
+# What a service needs of the topic's key to publish an encrypted message.
+TOPIC_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
+
 
 class Operations(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
@@ -29,15 +32,16 @@ class Operations(Construct):
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         account = cdk.Stack.of(self).account
-        # The statement AWS documents for alarms on encrypted topics. No source condition here: if
-        # CloudWatch did not send one, every alarm would fail silently; who may publish is decided
-        # by the topic policy below.
+        # The statement AWS documents for alarms on encrypted topics, for this account's alarms only
+        # (SNS documents aws:SourceAccount on the key policy for service sources; the topic policy
+        # below narrows publishing to this account's alarms as well).
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToUseTheKey",
+                sid="AllowThisAccountsCloudWatchAlarmsToUseTheKey",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                actions=list(TOPIC_KEY_ACTIONS),
                 resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
             )
         )
         self.topic = sns.Topic(
@@ -78,14 +82,14 @@ class Operations(Construct):
 
     def _allow_budgets_to_publish(self) -> None:
         account = cdk.Stack.of(self).account
-        # As for CloudWatch: no source condition on the key (its absence would silently drop every
-        # alert); the topic policy decides who may publish.
+        # As for CloudWatch: this account's budgets only.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowBudgetsToUseTheKey",
+                sid="AllowThisAccountsBudgetsToUseTheKey",
                 principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                actions=list(TOPIC_KEY_ACTIONS),
                 resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
             )
         )
         self.topic.add_to_resource_policy(
@@ -121,7 +125,7 @@ class Operations(Construct):
             iam.PolicyStatement(
                 sid="AllowSnsToUseTheKeyForThisAccount",
                 principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                actions=list(TOPIC_KEY_ACTIONS),
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
             )

@@ -8,6 +8,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from stacks.constructs import waf_rules
+from stacks.constructs.log_encryption import LogKey
 
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -26,6 +27,7 @@ class RegionalWaf(Construct):
         stage: apigw.Stage,
         origin_verify_value: str,
         origin_verify_generation: int,
+        log_key: LogKey,
     ) -> None:
         """``origin_verify_value`` is a CloudFormation dynamic reference to the secret, never the value."""
         super().__init__(scope, construct_id)
@@ -54,4 +56,7 @@ class RegionalWaf(Construct):
         )
         wafv2.CfnWebACLAssociation(
             self, "Association", resource_arn=stage.stage_arn, web_acl_arn=self.web_acl.attr_arn
+        )
+        self.logging = waf_rules.log_to_encrypted_group(
+            self, "Logging", web_acl=self.web_acl, log_key=log_key
         )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from stacks.constructs.log_encryption import LogKey
 
 # Chat messages legitimately contain code, file paths, URLs and HTML: these body rules of the Common
 # Rule Set would block ordinary questions. They count instead; replies are JSON text, never HTML, and
@@ -19,6 +23,12 @@ COUNTED_BODY_RULES = {
     "AWSManagedRulesSQLiRuleSet": ("SQLi_BODY",),
 }
 
+
+# Credentials never reach a WAF log: API keys, Cognito tokens, cookies and the value CloudFront adds so
+# that the API admits only it.
+REDACTED_HEADERS = ("x-api-key", "authorization", "cookie", "x-origin-verify")
+# WAF delivers only to log groups whose name starts with this.
+LOG_GROUP_PREFIX = "aws-waf-logs-"
 
 # Bodies of the ACL's own refusals: JSON like the API's, with the status a client can act on.
 TOO_MANY_REQUESTS_BODY = "TooManyRequests"
@@ -185,4 +195,23 @@ def any_of(*statements: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.St
 def negate(statement: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.StatementProperty:
     return wafv2.CfnWebACL.StatementProperty(
         not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=statement)
+    )
+
+
+def log_to_encrypted_group(
+    scope: Construct, construct_id: str, *, web_acl: wafv2.CfnWebACL, log_key: LogKey
+) -> wafv2.CfnLoggingConfiguration:
+    """Log every request the web ACL sees to a KMS-encrypted log group, credentials redacted."""
+    group = log_key.log_group(
+        scope, f"{construct_id}Group", name=f"{LOG_GROUP_PREFIX}{cdk.Stack.of(scope).stack_name}"
+    )
+    return wafv2.CfnLoggingConfiguration(
+        scope,
+        construct_id,
+        resource_arn=web_acl.attr_arn,
+        log_destination_configs=[group.log_group_arn],
+        redacted_fields=[
+            wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+            for header in REDACTED_HEADERS
+        ],
     )

@@ -43,10 +43,21 @@ def _stage(stage: SynthesizedStage) -> tuple[str, dict]:
 def test_chat_requires_an_api_key_and_a_validated_json_body(stage: SynthesizedStage) -> None:
     method = _method(stage, "POST", "chat")
     assert method["ApiKeyRequired"] is True
-    assert set(method["RequestModels"]) == {"application/json"}
+    # "$default": validated whatever the Content-Type (a text/plain body would otherwise skip the model)
+    assert set(method["RequestModels"]) == {"$default"}
     validator_id = method["RequestValidatorId"]["Ref"]
     validator = stage.service.to_json()["Resources"][validator_id]["Properties"]
     assert validator["ValidateRequestBody"] is True
+
+
+def test_every_route_that_takes_a_body_validates_it_whatever_the_content_type(
+    stage: SynthesizedStage,
+) -> None:
+    posts = stage.service.find_resources("AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "POST"}})
+    assert len(posts) == (3 if stage.config.browser_sign_in else 2)  # /chat, /chat/jobs, /web/chat
+    for method in posts.values():
+        assert method["Properties"]["RequestModels"].keys() == {"$default"}
+        assert "RequestValidatorId" in method["Properties"]
 
 
 def test_health_is_open_and_reaches_the_same_function(stage: SynthesizedStage) -> None:
@@ -132,17 +143,32 @@ def test_stage_throttles_logs_without_bodies_and_traces(stage: SynthesizedStage)
     _, props = _stage(stage)
     assert props["StageName"] == STAGE_NAME
     assert props["TracingEnabled"] is True
-    (settings,) = props["MethodSettings"]
-    assert settings["ThrottlingRateLimit"] == stage.config.stage_throttle.rate_limit
-    assert settings["ThrottlingBurstLimit"] == stage.config.stage_throttle.burst_limit
-    assert settings["LoggingLevel"] == stage.config.api_execution_log_level.value
-    assert settings["DataTraceEnabled"] is False
-    assert settings["MetricsEnabled"] is True
+    settings = {(m["ResourcePath"], m["HttpMethod"]): m for m in props["MethodSettings"]}
+    assert set(settings) == {("/*", "*"), ("/~1health", "GET")}
+    everything = settings[("/*", "*")]
+    assert everything["ThrottlingRateLimit"] == stage.config.stage_throttle.rate_limit
+    assert everything["ThrottlingBurstLimit"] == stage.config.stage_throttle.burst_limit
+    for one in settings.values():  # the health override keeps the stage's logging and metrics
+        assert one["LoggingLevel"] == stage.config.api_execution_log_level.value
+        assert one["DataTraceEnabled"] is False
+        assert one["MetricsEnabled"] is True
+
+
+def test_the_open_health_route_cannot_invoke_lambda_faster_than_its_own_throttle(
+    stage: SynthesizedStage,
+) -> None:
+    """GET /health needs no key: however many addresses call it, API Gateway caps it before Lambda."""
+    _, props = _stage(stage)
+    (health,) = [m for m in props["MethodSettings"] if m["ResourcePath"] == "/~1health"]
+    assert health["HttpMethod"] == "GET"
+    assert health["ThrottlingRateLimit"] == stage.config.health_throttle.rate_limit
+    assert health["ThrottlingBurstLimit"] == stage.config.health_throttle.burst_limit
+    assert health["ThrottlingRateLimit"] <= 10
 
 
 def test_execution_logs_have_a_retention_and_no_request_details(stage: SynthesizedStage) -> None:
     _, props = _stage(stage)
-    assert props["MethodSettings"][0]["LoggingLevel"] == "ERROR"
+    assert {m["LoggingLevel"] for m in props["MethodSettings"]} == {"ERROR"}
     groups = stage.service.find_resources(
         "AWS::Logs::LogGroup",
         {

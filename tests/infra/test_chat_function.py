@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aws_cdk import aws_lambda as lambda_
 
 from lambda_src.chat.settings import Settings
-from tests.infra.conftest import CHAT_HANDLER, SynthesizedStage, function_with_handler, role_statements
+from tests.infra.conftest import (
+    CHAT_HANDLER,
+    WORKER_HANDLER,
+    SynthesizedStage,
+    function_with_handler,
+    role_statements,
+)
 
 NEWEST_PYTHON = max(
     (getattr(lambda_.Runtime, name) for name in dir(lambda_.Runtime) if name.startswith("PYTHON_3_")),
@@ -126,11 +133,21 @@ def test_secret_read_is_granted_on_the_llm_secret_only(stage: SynthesizedStage) 
     assert "LlmApiKeySecret" in json.dumps(statement["Resource"])
 
 
-def test_the_data_key_is_usable_only_through_dynamodb_and_secrets_manager(stage: SynthesizedStage) -> None:
-    (statement,) = [s for s in _statements(stage) if any(a.startswith("kms:") for a in _actions(s))]
-    assert "DataKey" in json.dumps(statement["Resource"])
+@pytest.mark.parametrize("handler", [CHAT_HANDLER, WORKER_HANDLER])
+def test_the_data_key_is_usable_only_through_dynamodb_and_secrets_manager(
+    stage: SynthesizedStage, handler: str
+) -> None:
+    """Neither function holds kms:Decrypt on the data key outside those services (the SQS grants name the
+    queues' own key)."""
+    kms = [
+        s for s in role_statements(stage.service, handler) if any(a.startswith("kms:") for a in _actions(s))
+    ]
+    on_data_key = [s for s in kms if "DataKey" in json.dumps(s["Resource"])]
+    (statement,) = on_data_key
     assert sorted(statement["Condition"]["StringEquals"]["kms:ViaService"]) == [
         f"dynamodb.{stage.config.region}.amazonaws.com",
         f"secretsmanager.{stage.config.region}.amazonaws.com",
-        f"sqs.{stage.config.region}.amazonaws.com",
     ]
+    for other in kms:
+        if other is not statement:
+            assert "JobsKey" in json.dumps(other["Resource"]), other

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from stacks.config import STAGES, CustomDomain
-from stacks.edge_stack import EDGE_MANAGED_RULE_GROUPS, REDACTED_HEADERS
+from stacks.edge_stack import EDGE_MANAGED_RULE_GROUPS
 from stacks.stage import build_stages
 from tests.infra.conftest import SynthesizedStage, cdk_context, only_resource
 
@@ -42,24 +42,44 @@ def test_the_edge_runs_the_managed_rule_groups_and_anonymous_ips_per_config(stag
     assert managed == expected
 
 
-def test_the_edge_limits_rates_per_key_and_per_ip_of_keyless_requests_with_a_429(
-    stage: SynthesizedStage,
-) -> None:
+def _has_key(statement: dict[str, Any]) -> bool:
+    """Whether a scope-down statement is 'the request carries an x-api-key header'."""
+    size = statement.get("SizeConstraintStatement", {})
+    return size.get("FieldToMatch") == {"SingleHeader": {"Name": "x-api-key"}} and (
+        size["ComparisonOperator"],
+        size["Size"],
+    ) == ("GT", 0)
+
+
+def test_every_request_is_limited_per_ip_whatever_key_it_carries(stage: SynthesizedStage) -> None:
+    """A caller that invents a new x-api-key for every request is still counted per viewer IP."""
     rules = _rules(stage)
-    per_ip = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
-    assert (per_ip["AggregateKeyType"], per_ip["Limit"]) == (
-        "IP",
-        stage.config.edge.rate_limit_per_ip_per_5_minutes,
-    )
-    # keyed requests are left to the per-key rule and the usage plans
-    keyless = per_ip["ScopeDownStatement"]["NotStatement"]["Statement"]["SizeConstraintStatement"]
-    assert keyless["FieldToMatch"] == {"SingleHeader": {"Name": "x-api-key"}}
+    keyless = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
+    keyed = rules["RateLimitPerIpWithApiKey"]["Statement"]["RateBasedStatement"]
+    assert keyless["AggregateKeyType"] == keyed["AggregateKeyType"] == "IP"
+    # the two scope-downs are exact complements: together they cover every request
+    assert _has_key(keyless["ScopeDownStatement"]["NotStatement"]["Statement"])
+    assert _has_key(keyed["ScopeDownStatement"])
+    assert keyless["Limit"] == stage.config.edge.rate_limit_per_ip_per_5_minutes
+    assert keyed["Limit"] == stage.config.edge.rate_limit_per_ip_with_api_key_per_5_minutes
+    # no rule before them lets a request through unlimited
+    first_rate_rule = min(rules["RateLimitPerIp"]["Priority"], rules["RateLimitPerIpWithApiKey"]["Priority"])
+    assert all("Allow" not in r.get("Action", {}) for r in rules.values() if r["Priority"] < first_rate_rule)
+
+
+def test_a_valid_key_is_limited_per_key_value_too_and_paid_tiers_fit(stage: SynthesizedStage) -> None:
+    rules = _rules(stage)
     per_key = rules["RateLimitPerApiKey"]["Statement"]["RateBasedStatement"]
     assert per_key["Limit"] == stage.config.edge.rate_limit_per_api_key_per_5_minutes
     assert per_key["CustomKeys"][0]["Header"]["Name"] == "x-api-key"
     fastest_tier = max(t.throttle.rate_limit for t in stage.config.tiers)
-    assert per_key["Limit"] >= fastest_tier * 300  # never stricter than a paid tier's usage plan
-    for name in ("RateLimitPerIp", "RateLimitPerApiKey"):
+    keyed_per_ip = rules["RateLimitPerIpWithApiKey"]["Statement"]["RateBasedStatement"]["Limit"]
+    assert min(per_key["Limit"], keyed_per_ip) >= fastest_tier * 300  # never stricter than a usage plan
+
+
+def test_rate_limits_answer_429_with_retry_after(stage: SynthesizedStage) -> None:
+    rules = _rules(stage)
+    for name in ("RateLimitPerIp", "RateLimitPerIpWithApiKey", "RateLimitPerApiKey"):
         response = rules[name]["Action"]["Block"]["CustomResponse"]
         assert response["ResponseCode"] == 429
         assert response["ResponseHeaders"][0]["Name"] == "Retry-After"
@@ -78,16 +98,6 @@ def test_waf_answers_are_json_and_samples_are_off(stage: SynthesizedStage) -> No
         assert not any(c["SampledRequestsEnabled"] for c in configs)  # samples would show keys and tokens
 
 
-def test_waf_logs_go_to_an_aws_waf_logs_group_with_credentials_redacted(stage: SynthesizedStage) -> None:
-    _, logging = only_resource(stage.edge, "AWS::WAFv2::LoggingConfiguration")
-    redacted = {field["SingleHeader"]["Name"] for field in logging["Properties"]["RedactedFields"]}
-    assert redacted == set(REDACTED_HEADERS) == {"x-api-key", "authorization", "cookie"}
-    group_id, group = only_resource(stage.edge, "AWS::Logs::LogGroup")
-    assert group_id in json.dumps(logging["Properties"]["LogDestinationConfigs"])
-    assert group["Properties"]["LogGroupName"].startswith("aws-waf-logs-")
-    assert group["Properties"]["RetentionInDays"] == stage.config.log_retention_days
-
-
 def test_the_site_bucket_is_private_ssl_only_versioned_and_logged(stage: SynthesizedStage) -> None:
     buckets = stage.web.find_resources("AWS::S3::Bucket")
     (site,) = [b for logical_id, b in buckets.items() if logical_id.startswith("Site")]
@@ -104,6 +114,46 @@ def test_the_site_bucket_is_private_ssl_only_versioned_and_logged(stage: Synthes
     assert '"aws:SecureTransport": "false"' in policies
 
 
+def test_the_access_log_bucket_is_versioned_and_old_versions_expire(stage: SynthesizedStage) -> None:
+    buckets = stage.web.find_resources("AWS::S3::Bucket")
+    (logs,) = [b["Properties"] for logical_id, b in buckets.items() if logical_id.startswith("AccessLogs")]
+    assert logs["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {rule["Id"]: rule for rule in logs["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireLogs"]["ExpirationInDays"] == stage.config.log_retention_days
+    assert rules["ExpireLogs"]["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    assert rules["RemoveExpiredDeleteMarkers"]["ExpiredObjectDeleteMarker"] is True
+    assert all(rule["Status"] == "Enabled" for rule in rules.values())
+
+
+def test_the_page_deployment_may_invalidate_this_distribution_only(stage: SynthesizedStage) -> None:
+    distribution_id, _ = only_resource(stage.web, "AWS::CloudFront::Distribution")
+    statements = [
+        statement
+        for policy in stage.web.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (invalidation,) = [s for s in statements if "cloudfront:CreateInvalidation" in json.dumps(s["Action"])]
+    assert sorted(invalidation["Action"]) == ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"]
+    resource = json.dumps(invalidation["Resource"])
+    assert ":cloudfront::" in resource
+    assert f'"Ref": "{distribution_id}"' in resource
+    assert not any(s["Resource"] == "*" for s in statements)
+
+
+def test_a_grant_added_after_the_invalidation_was_narrowed_fails_the_synth() -> None:
+    """The narrowed policy is a copy; a later grant would be lost without this check."""
+    from aws_cdk import aws_iam as iam
+
+    app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
+    stage = build_stages(app, [STAGES["dev"]])["dev"]
+    handler = next(c for c in stage.web.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+    role = handler.node.find_child("ServiceRole")
+    assert isinstance(role, iam.Role)
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::late/*"]))
+    with pytest.raises(RuntimeError, match="changed after its CloudFront invalidation was narrowed"):
+        app.synth()
+
+
 def test_the_page_is_served_through_origin_access_control(stage: SynthesizedStage) -> None:
     stage.web.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
     s3_origin = next(o for o in _distribution(stage)["Origins"] if "S3OriginConfig" in o)
@@ -111,10 +161,9 @@ def test_the_page_is_served_through_origin_access_control(stage: SynthesizedStag
     assert s3_origin["S3OriginConfig"].get("OriginAccessIdentity", "") == ""
 
 
-def test_viewers_are_redirected_to_https_and_get_security_headers(stage: SynthesizedStage) -> None:
+def test_page_viewers_are_redirected_to_https_and_get_security_headers(stage: SynthesizedStage) -> None:
     config = _distribution(stage)
-    behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
-    assert {b["ViewerProtocolPolicy"] for b in behaviors} == {"redirect-to-https"}
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     _, policy = only_resource(stage.web, "AWS::CloudFront::ResponseHeadersPolicy")
     headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
@@ -125,6 +174,12 @@ def test_viewers_are_redirected_to_https_and_get_security_headers(stage: Synthes
     assert headers["ContentTypeOptions"]["Override"] is True
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+
+
+def test_the_api_refuses_plain_http_instead_of_redirecting(stage: SynthesizedStage) -> None:
+    """A redirect would come after the client already sent its key in clear."""
+    (api,) = [b for b in _distribution(stage)["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
+    assert api["ViewerProtocolPolicy"] == "https-only"
 
 
 def test_api_requests_reach_api_gateway_uncached_with_their_credentials(stage: SynthesizedStage) -> None:
@@ -150,6 +205,12 @@ def test_the_origin_verify_header_is_a_dynamic_reference_never_a_value(stage: Sy
     _, secret = only_resource(stage.service, "AWS::SecretsManager::Secret")
     assert "GenerateSecretString" in secret["Properties"]
     assert "SecretString" not in secret["Properties"]
+
+
+def test_the_origin_verify_secret_is_under_the_stage_data_key(stage: SynthesizedStage) -> None:
+    _, secret = only_resource(stage.service, "AWS::SecretsManager::Secret")
+    assert "DataKey" in json.dumps(secret["Properties"]["KmsKeyId"])
+    assert "Fn::GetStackOutput" in json.dumps(secret["Properties"]["KmsKeyId"])  # the data stack's key
 
 
 def test_cloudfront_access_logs_are_written(stage: SynthesizedStage) -> None:
@@ -196,8 +257,12 @@ def test_geo_restriction_follows_config(with_domain_and_geo: tuple[Template, Tem
     assert geo == {"Locations": ["DE", "FR"], "RestrictionType": "whitelist"}
 
 
-def test_a_per_key_limit_stricter_than_the_fastest_tier_is_refused() -> None:
-    edge = dataclasses.replace(STAGES["prod"].edge, rate_limit_per_api_key_per_5_minutes=300)
+@pytest.mark.parametrize(
+    "field", ["rate_limit_per_api_key_per_5_minutes", "rate_limit_per_ip_with_api_key_per_5_minutes"]
+)
+def test_a_keyed_limit_stricter_than_the_fastest_tier_is_refused(field: str) -> None:
+    overrides: dict[str, Any] = {field: 300}
+    edge = dataclasses.replace(STAGES["prod"].edge, **overrides)
     with pytest.raises(ValueError, match="fastest tier"):
         dataclasses.replace(STAGES["prod"], edge=edge)
 

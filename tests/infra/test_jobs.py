@@ -19,8 +19,9 @@ def test_the_queue_is_kms_encrypted_with_a_long_enough_visibility_and_explicit_r
 ) -> None:
     queue, dlq = _queues(stage)
     jobs = stage.config.jobs
-    assert "DataKey" in json.dumps(queue["KmsMasterKeyId"])
-    assert "DataKey" in json.dumps(dlq["KmsMasterKeyId"])
+    # A key of their own: SQS grants carry no kms:ViaService, so they must never name the data key.
+    (key_id,) = [k for k in stage.service.find_resources("AWS::KMS::Key") if k.startswith("JobsKey")]
+    assert queue["KmsMasterKeyId"] == dlq["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert queue["VisibilityTimeout"] >= 6 * jobs.worker_timeout_seconds
     assert queue["MessageRetentionPeriod"] == jobs.retention_days * 86_400
     assert dlq["MessageRetentionPeriod"] == 14 * 86_400

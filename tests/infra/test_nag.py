@@ -21,7 +21,7 @@ def _findings(scope: IConstruct) -> set[tuple[str, str]]:
     """(rule id, construct path) of every unacknowledged finding of every pack."""
     return {
         (violation.rule_name, str(resource.construct_path))
-        for pack_type in NAG_PACKS[:2]
+        for pack_type in NAG_PACKS
         for violation in pack_type().validate_scope(scope).violations
         for resource in violation.violating_resources
     }

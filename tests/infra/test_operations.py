@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.infra.conftest import CHAT_HANDLER, SynthesizedStage, function_with_handler, only_resource
 
 EXPECTED_ALARMS = {
@@ -110,13 +112,29 @@ def test_alarm_emails_from_config_are_subscribed(stage: SynthesizedStage) -> Non
         assert "deadLetterTargetArn" in subscription["Properties"]["RedrivePolicy"]
 
 
-def test_cloudwatch_may_use_the_topic_key(stage: SynthesizedStage) -> None:
-    _, key = only_resource(stage.service, "AWS::KMS::Key")
+def _topic_key(stage: SynthesizedStage) -> dict:
+    _, topic = only_resource(stage.service, "AWS::SNS::Topic")
+    key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    return stage.service.to_json()["Resources"][key_id]
+
+
+@pytest.mark.parametrize("service", ["cloudwatch", "budgets"])
+def test_cloudwatch_and_budgets_of_this_account_only_may_use_the_topic_key(
+    stage: SynthesizedStage, service: str
+) -> None:
+    key = _topic_key(stage)
     statements = key["Properties"]["KeyPolicy"]["Statement"]
-    (statement,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    (statement,) = [s for s in statements if s.get("Principal") == {"Service": f"{service}.amazonaws.com"}]
     assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
     assert statement["Effect"] == "Allow"
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": stage.config.account}}
     assert key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_every_service_principal_on_the_topic_key_is_held_to_this_account(stage: SynthesizedStage) -> None:
+    for statement in _topic_key(stage)["Properties"]["KeyPolicy"]["Statement"]:
+        if "Service" in statement.get("Principal", {}):
+            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == stage.config.account
 
 
 def test_cloudwatch_alarms_of_this_account_may_publish_to_the_topic(stage: SynthesizedStage) -> None:
@@ -169,10 +187,9 @@ def test_budgets_may_publish_to_the_encrypted_topic(stage: SynthesizedStage) -> 
         s.get("Principal") == {"Service": "budgets.amazonaws.com"} and s["Action"] == "sns:Publish"
         for s in statements
     )
-    _, key = only_resource(stage.service, "AWS::KMS::Key")
     assert any(
         s.get("Principal") == {"Service": "budgets.amazonaws.com"}
-        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        for s in _topic_key(stage)["Properties"]["KeyPolicy"]["Statement"]
     )
 
 
