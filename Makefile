@@ -81,6 +81,7 @@ diff: install ## Compare a stage with what is deployed: make diff STAGE=staging 
 
 deploy: install ## Deploy one stage: make deploy STAGE=dev (needs credentials)
 	@case " $(STAGES) " in *" $(STAGE) "*) ;; *) echo "STAGE must be one of: $(STAGES)"; exit 2;; esac
+	$(BIN)/python -m scripts.check_deployable $(STAGE)
 	$(CDK) deploy '$(STAGE)/*' --require-approval broadening --no-notices
 
 clean: ## Remove build output and caches (keeps the venv and node_modules)

@@ -15,6 +15,7 @@ from aws_cdk import aws_apigateway as apigw
 
 from stacks.config_model import (
     PLACEHOLDER_ACCOUNTS,
+    PLACEHOLDER_HOSTED_ZONE_ID,
     AlarmThresholds,
     CustomDomain,
     EdgeConfig,
@@ -27,6 +28,7 @@ from stacks.config_model import (
 
 __all__ = [
     "PLACEHOLDER_ACCOUNTS",
+    "PLACEHOLDER_HOSTED_ZONE_ID",
     "STAGES",
     "AlarmThresholds",
     "CustomDomain",
@@ -141,6 +143,13 @@ STAGES: Mapping[str, StageConfig] = {
             rate_limit_per_ip_per_5_minutes=2_000,
             rate_limit_per_api_key_per_5_minutes=7_500,
             block_anonymous_ips=True,
+            # Required in prod (TLSv1.2_2021 needs a certificate of our own). A placeholder: put yours here;
+            # `make deploy STAGE=prod` refuses the placeholder zone.
+            custom_domain=CustomDomain(
+                domain_name="chat.example.com",
+                hosted_zone_id=PLACEHOLDER_HOSTED_ZONE_ID,
+                hosted_zone_name="example.com",
+            ),
         ),
         llm=_DEFAULT_LLM,
         browser_sign_in=True,

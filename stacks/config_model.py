@@ -15,6 +15,9 @@ from aws_cdk import aws_logs as logs
 # Account ids that exist only so that synth works offline. A stage whose account is one of these
 # takes the account from `-c account=...` or CDK_DEFAULT_ACCOUNT when either is given.
 PLACEHOLDER_ACCOUNTS = frozenset({"111111111111", "222222222222", "333333333333"})
+# A hosted zone that exists only so that prod synthesizes offline with a custom domain (prod requires
+# one); `make deploy` refuses a stage that still carries it, since its certificate could never validate.
+PLACEHOLDER_HOSTED_ZONE_ID = "Z0PLACEHOLDER0000000"
 
 # API Gateway stops waiting for a Lambda integration after 29 s, cold-start init included; everything a
 # request does must fit, with time left for init.
@@ -253,8 +256,24 @@ class StageConfig:
             or self.health_throttle.burst_limit > self.stage_throttle.burst_limit
         ):
             raise ValueError(f"{self.name}: health_throttle must not exceed stage_throttle")
+        if self.name == "prod" and self.edge.custom_domain is None:
+            raise ValueError(
+                "prod: edge.custom_domain is required; without a certificate of its own CloudFront serves "
+                "*.cloudfront.net, whose security policy still accepts TLS 1.0"
+            )
         if self.history_turns < 0:
             raise ValueError(f"{self.name}: history_turns must not be negative")
+
+    @property
+    def deployable_problems(self) -> list[str]:
+        """What must change before this stage can be deployed (placeholders only synth offline)."""
+        domain = self.edge.custom_domain
+        if domain is not None and domain.hosted_zone_id == PLACEHOLDER_HOSTED_ZONE_ID:
+            return [
+                f"{self.name}: edge.custom_domain is the placeholder {domain.domain_name} in zone "
+                f"{domain.hosted_zone_id}; put your domain and its Route 53 hosted zone in stacks/config.py"
+            ]
+        return []
 
     @property
     def environment(self) -> cdk.Environment:

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from stacks.config import PLACEHOLDER_ACCOUNTS, STAGES, resolve_environment
+from scripts.check_deployable import main
+from stacks.config import PLACEHOLDER_ACCOUNTS, STAGES, CustomDomain, resolve_environment
 
 
 def test_the_three_stages_are_configured() -> None:
@@ -59,3 +60,25 @@ def test_a_provider_timeout_that_leaves_no_room_to_fail_over_is_refused() -> Non
     provider = dataclasses.replace(STAGES["dev"].llm.providers[0], timeout_seconds=20)
     with pytest.raises(ValueError, match="75 %"):
         dataclasses.replace(STAGES["dev"].llm, providers=(provider,))
+
+
+def test_prod_without_a_custom_domain_is_refused() -> None:
+    """CloudFront's default certificate keeps a security policy that accepts TLS 1.0."""
+    edge = dataclasses.replace(STAGES["prod"].edge, custom_domain=None)
+    with pytest.raises(ValueError, match="custom_domain is required"):
+        dataclasses.replace(STAGES["prod"], edge=edge)
+
+
+def test_a_stage_with_the_placeholder_domain_cannot_be_deployed() -> None:
+    assert STAGES["prod"].edge.custom_domain is not None
+    assert STAGES["prod"].deployable_problems  # the shipped prod carries the placeholder zone
+    assert main(["check_deployable", "prod"]) == 1
+    real = dataclasses.replace(
+        STAGES["prod"].edge,
+        custom_domain=CustomDomain(
+            domain_name="chat.acme.test", hosted_zone_id="Z0123456789ABCDEFGHIJ", hosted_zone_name="acme.test"
+        ),
+    )
+    assert dataclasses.replace(STAGES["prod"], edge=real).deployable_problems == []
+    assert main(["check_deployable", "dev"]) == 0
+    assert main(["check_deployable", "nope"]) == 2

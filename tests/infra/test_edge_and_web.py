@@ -250,6 +250,31 @@ def test_a_custom_domain_gets_a_us_east_1_certificate_tls_1_2_and_alias_records(
     }
 
 
+def test_prod_serves_its_own_domain_with_tls_1_2_2021_only(synthesized: dict[str, SynthesizedStage]) -> None:
+    prod = synthesized["prod"]
+    domain = prod.config.edge.custom_domain
+    assert domain is not None
+    config = _distribution(prod)
+    assert config["Aliases"] == [domain.domain_name]
+    certificate = config["ViewerCertificate"]
+    assert certificate["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert certificate["SslSupportMethod"] == "sni-only"
+    assert "CloudFrontDefaultCertificate" not in certificate
+    prod.edge.has_resource_properties(
+        "AWS::CertificateManager::Certificate",
+        {"DomainName": domain.domain_name, "ValidationMethod": "DNS"},
+    )
+
+
+def test_stages_without_a_domain_set_no_security_policy_they_cannot_have(
+    synthesized: dict[str, SynthesizedStage],
+) -> None:
+    for stage in synthesized.values():
+        if stage.config.edge.custom_domain is None:
+            certificate = _distribution(stage).get("ViewerCertificate", {})
+            assert "MinimumProtocolVersion" not in certificate
+
+
 def test_geo_restriction_follows_config(with_domain_and_geo: tuple[Template, Template]) -> None:
     _, web = with_domain_and_geo
     (distribution,) = web.find_resources("AWS::CloudFront::Distribution").values()

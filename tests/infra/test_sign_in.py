@@ -41,7 +41,11 @@ def test_the_page_client_is_public_with_pkce_code_flow_back_to_the_page(stage: S
     assert props.get("GenerateSecret") is False
     assert props["AllowedOAuthFlows"] == ["code"]
     assert set(props["AllowedOAuthScopes"]) == {"openid", "email"}
-    assert "Distribution" in json.dumps(props["CallbackURLs"])
+    domain = stage.config.edge.custom_domain
+    if domain:
+        assert props["CallbackURLs"] == [f"https://{domain.domain_name}/"]
+    else:
+        assert "Distribution" in json.dumps(props["CallbackURLs"])
     assert props["PreventUserExistenceErrors"] == "ENABLED"
 
 
