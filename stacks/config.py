@@ -21,6 +21,7 @@ from stacks.config_model import (
     EdgeConfig,
     LlmConfig,
     ProviderConfig,
+    SignUp,
     StageConfig,
     Throttle,
     UsageTier,
@@ -35,6 +36,7 @@ __all__ = [
     "EdgeConfig",
     "LlmConfig",
     "ProviderConfig",
+    "SignUp",
     "StageConfig",
     "Throttle",
     "UsageTier",
@@ -115,6 +117,8 @@ STAGES: Mapping[str, StageConfig] = {
         edge=EdgeConfig(rate_limit_per_ip_per_5_minutes=1_000, rate_limit_per_api_key_per_5_minutes=7_500),
         llm=_DEFAULT_LLM,
         browser_sign_in=True,
+        # Testers of these organisations may sign up by themselves; anyone else is created by an operator.
+        sign_up=SignUp(mode="email_domains", email_domains=("example.com",)),  # placeholder
         tiers=_TIERS,
         default_tier="free",
         deployment_strategy="linear",
@@ -153,6 +157,7 @@ STAGES: Mapping[str, StageConfig] = {
         ),
         llm=_DEFAULT_LLM,
         browser_sign_in=True,
+        sign_up=SignUp(mode="admin_only"),  # config refuses "open" in prod
         tiers=_TIERS,
         default_tier="free",
         alarm_thresholds=AlarmThresholds(max_tokens_per_hour=5_000_000),

@@ -5,6 +5,7 @@ The values for dev, staging and prod live in stacks/config.py.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -123,6 +124,34 @@ class EdgeConfig:
     custom_domain: CustomDomain | None = None
 
 
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignUp:
+    """Who may create an account on the chat page (stages with browser_sign_in). Every account gets the
+    default tier's tokens, so open sign-up lets anyone mint allowances; it comes with a web ACL.
+
+    admin_only:    operators create users (aws cognito-idp admin-create-user); no self sign-up.
+    email_domains: self sign-up, refused by a pre sign-up trigger unless the address is of a listed domain.
+    open:          self sign-up for anyone, behind a web ACL on the user pool (rate limit per IP, AWS
+                   IP reputation and anonymous-IP lists).
+    """
+
+    mode: Literal["admin_only", "email_domains", "open"]
+    email_domains: tuple[str, ...] = ()  # exact domains; a subdomain must be listed itself
+    requests_per_ip_per_5_minutes: int = 100  # open: the user pool's web ACL
+
+    def __post_init__(self) -> None:
+        if (self.mode == "email_domains") != bool(self.email_domains):
+            raise ValueError("sign_up: email_domains are required for, and only for, mode 'email_domains'")
+        for domain in self.email_domains:
+            if not _DOMAIN.match(domain):
+                raise ValueError(f"sign_up: {domain!r} is not a lower-case domain name")
+        if not 10 <= self.requests_per_ip_per_5_minutes <= 2_000_000_000:
+            raise ValueError("sign_up: requests_per_ip_per_5_minutes must be at least WAF's minimum of 10")
+
+
 @dataclass(frozen=True, kw_only=True)
 class JobsConfig:
     """POST /chat/jobs: the queue, its worker and when a message gives up (dead-letter queue)."""
@@ -195,6 +224,7 @@ class StageConfig:
     origin_verify_generation: int = 1
     # Cognito sign-in for people using the chat page (/api/web/* routes); API keys stay for programs.
     browser_sign_in: bool = False
+    sign_up: SignUp = field(default_factory=lambda: SignUp(mode="admin_only"))
     # Other origins whose browser code may call the API (the chat page is same-origin and needs none).
     cors_allowed_origins: tuple[str, ...] = ()
     # LLM
@@ -256,6 +286,8 @@ class StageConfig:
             or self.health_throttle.burst_limit > self.stage_throttle.burst_limit
         ):
             raise ValueError(f"{self.name}: health_throttle must not exceed stage_throttle")
+        if self.name == "prod" and self.sign_up.mode == "open":
+            raise ValueError("prod: sign_up must not be 'open' (anyone could mint accounts and their tokens)")
         if self.name == "prod" and self.edge.custom_domain is None:
             raise ValueError(
                 "prod: edge.custom_domain is required; without a certificate of its own CloudFront serves "

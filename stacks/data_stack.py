@@ -11,6 +11,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.conversation_store import ConversationStore
 from stacks.constructs.llm_secret import LlmApiKeySecret
+from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.table_backups import TableBackups
 from stacks.constructs.user_directory import UserDirectory
 
@@ -46,9 +47,32 @@ class DataStack(cdk.Stack):
             )
         # People's accounts are data: the user pool lives here, beside the table, with the same policy.
         self.users = (
-            UserDirectory(self, "Users", stage=config.name, removal_policy=config.removal_policy)
+            UserDirectory(
+                self,
+                "Users",
+                stage=config.name,
+                removal_policy=config.removal_policy,
+                sign_up=config.sign_up,
+                log_key=self._trigger_log_key(config) if config.sign_up.mode == "email_domains" else None,
+            )
             if config.browser_sign_in
             else None
         )
         cdk.CfnOutput(self, "ConversationTableName", value=self.conversations.table.table_name)
         cdk.CfnOutput(self, "LlmSecretArn", value=self.llm_secret.secret_arn)
+        if self.users:
+            cdk.CfnOutput(
+                self,
+                "UserPoolId",
+                value=self.users.user_pool.user_pool_id,
+                description="aws cognito-idp admin-create-user --user-pool-id <this> ... (README)",
+            )
+
+    def _trigger_log_key(self, config: StageConfig) -> LogKey:
+        return LogKey(
+            self,
+            "LogKey",
+            description=f"Encrypts the logs of the chatbot's {config.name} sign-up check",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )

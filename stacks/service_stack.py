@@ -21,6 +21,7 @@ from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
 from stacks.constructs.safe_deployment import SafeDeployment
+from stacks.constructs.user_pool_waf import UserPoolWaf
 from stacks.nag import HIPAA, NIST, acknowledge, acknowledge_rules, skip_checkov
 from stacks.runtime_access import RuntimeAccess
 from stacks.runtime_environment import chat_environment, metrics_namespace
@@ -125,6 +126,8 @@ class ServiceStack(cdk.Stack):
             log_key=log_key,
         )
         self.api = api.api
+        if user_pool is not None and config.sign_up.mode == "open":
+            UserPoolWaf(self, "UserPoolWaf", user_pool=user_pool, sign_up=config.sign_up, log_key=log_key)
 
         operations = Operations(self, "Operations", config=config)
         thresholds = config.alarm_thresholds

@@ -1,5 +1,6 @@
-"""Cognito for people who use the chat page: self sign-up by e-mail, strong passwords, required TOTP
-MFA, threat protection, and the managed sign-in pages on a Cognito domain."""
+"""Cognito for people who use the chat page: who may sign up as config says (operators only, allowed
+e-mail domains, or anyone behind a web ACL), strong passwords, required TOTP MFA, threat protection, and
+the managed sign-in pages on a Cognito domain."""
 
 from __future__ import annotations
 
@@ -7,16 +8,28 @@ import aws_cdk as cdk
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from stacks.config import SignUp
+from stacks.constructs.log_encryption import LogKey
+from stacks.constructs.sign_up_check import PreSignUpCheck
+
 
 class UserDirectory(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, stage: str, removal_policy: cdk.RemovalPolicy
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        removal_policy: cdk.RemovalPolicy,
+        sign_up: SignUp,
+        log_key: LogKey | None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.sign_up = sign_up
         self.user_pool = cognito.UserPool(
             self,
             "UserPool",
-            self_sign_up_enabled=True,
+            self_sign_up_enabled=sign_up.mode != "admin_only",
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             standard_attributes=cognito.StandardAttributes(
@@ -38,6 +51,11 @@ class UserDirectory(Construct):
             deletion_protection=removal_policy == cdk.RemovalPolicy.RETAIN,
             removal_policy=removal_policy,
         )
+        if sign_up.mode == "email_domains":
+            if log_key is None:
+                raise ValueError("sign-up by e-mail domain needs a log key for its trigger's logs")
+            check = PreSignUpCheck(self, "SignUpCheck", email_domains=sign_up.email_domains, log_key=log_key)
+            self.user_pool.add_trigger(cognito.UserPoolOperation.PRE_SIGN_UP, check.function)
         account = cdk.Stack.of(self).account
         self.domain = self.user_pool.add_domain(
             "SignIn",

@@ -199,11 +199,12 @@ def negate(statement: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.Stat
 
 
 def log_to_encrypted_group(
-    scope: Construct, construct_id: str, *, web_acl: wafv2.CfnWebACL, log_key: LogKey
+    scope: Construct, construct_id: str, *, web_acl: wafv2.CfnWebACL, log_key: LogKey, suffix: str = ""
 ) -> wafv2.CfnLoggingConfiguration:
-    """Log every request the web ACL sees to a KMS-encrypted log group, credentials redacted."""
+    """Log every request the web ACL sees to a KMS-encrypted log group (aws-waf-logs-<stack><suffix>),
+    credentials redacted."""
     group = log_key.log_group(
-        scope, f"{construct_id}Group", name=f"{LOG_GROUP_PREFIX}{cdk.Stack.of(scope).stack_name}"
+        scope, f"{construct_id}Group", name=f"{LOG_GROUP_PREFIX}{cdk.Stack.of(scope).stack_name}{suffix}"
     )
     return wafv2.CfnLoggingConfiguration(
         scope,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
-from tests.infra.conftest import SynthesizedStage, only_resource
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from stacks.config import STAGES, SignUp
+from stacks.stage import build_stages
+from tests.infra.conftest import SynthesizedStage, cdk_context, only_resource
 
 
 def test_the_user_pool_exists_only_where_sign_in_is_on(stage: SynthesizedStage) -> None:
@@ -71,3 +78,88 @@ def test_the_sign_in_domain_serves_the_classic_hosted_ui(stage: SynthesizedStage
     for domain in domains.values():
         assert domain["Properties"].get("ManagedLoginVersion", 1) == 1
     assert len(domains) == (1 if stage.config.browser_sign_in else 0)
+
+
+def _pool(stage: SynthesizedStage) -> dict:
+    return only_resource(stage.data, "AWS::Cognito::UserPool")[1]["Properties"]
+
+
+def test_prod_accounts_are_created_by_operators_only(synthesized: dict[str, SynthesizedStage]) -> None:
+    prod = synthesized["prod"]
+    assert prod.config.sign_up.mode == "admin_only"
+    props = _pool(prod)
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert "LambdaConfig" not in props
+    associations = json.dumps(prod.service.find_resources("AWS::WAFv2::WebACLAssociation"))
+    assert "UserPool" not in associations  # no web ACL needed where nobody can sign up
+
+
+def test_an_allow_list_of_e_mail_domains_is_checked_before_sign_up(
+    synthesized: dict[str, SynthesizedStage],
+) -> None:
+    staging = synthesized["staging"]
+    assert staging.config.sign_up.mode == "email_domains"
+    props = _pool(staging)
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+    function_id = props["LambdaConfig"]["PreSignUp"]["Fn::GetAtt"][0]
+    function = staging.data.to_json()["Resources"][function_id]["Properties"]
+    assert function["Handler"] == "lambda_src.handlers.pre_sign_up.handler"
+    assert json.loads(function["Environment"]["Variables"]["ALLOWED_EMAIL_DOMAINS"]) == list(
+        staging.config.sign_up.email_domains
+    )
+    assert "Layers" not in function  # standard library only
+    staging.data.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Action": "lambda:InvokeFunction", "Principal": "cognito-idp.amazonaws.com"},
+    )
+
+
+@pytest.fixture(scope="module")
+def open_sign_up() -> SynthesizedStage:
+    config = dataclasses.replace(
+        STAGES["staging"], sign_up=SignUp(mode="open", requests_per_ip_per_5_minutes=60)
+    )
+    app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
+    stage = build_stages(app, [config])["staging"]
+    return SynthesizedStage(
+        config=config,
+        stage=stage,
+        data=Template.from_stack(stage.data),
+        service=Template.from_stack(stage.service),
+        edge=Template.from_stack(stage.edge),
+        web=Template.from_stack(stage.web),
+    )
+
+
+def test_open_sign_up_puts_a_rate_limiting_web_acl_on_the_user_pool(open_sign_up: SynthesizedStage) -> None:
+    assert _pool(open_sign_up)["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+    associations = open_sign_up.service.find_resources("AWS::WAFv2::WebACLAssociation")
+    (to_pool,) = [
+        a for a in associations.values() if "UserPool" in json.dumps(a["Properties"]["ResourceArn"])
+    ]
+    acl_id = to_pool["Properties"]["WebACLArn"]["Fn::GetAtt"][0]
+    acl = open_sign_up.service.to_json()["Resources"][acl_id]["Properties"]
+    rules = {rule["Name"]: rule for rule in acl["Rules"]}
+    rate = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
+    assert (rate["AggregateKeyType"], rate["Limit"]) == ("IP", 60)
+    assert "ScopeDownStatement" not in rate  # every request to the pool
+    assert {"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesAnonymousIpList"} <= set(rules)
+    loggings = open_sign_up.service.find_resources("AWS::WAFv2::LoggingConfiguration")
+    assert any(acl_id in json.dumps(c["Properties"]["ResourceArn"]) for c in loggings.values())
+
+
+def test_open_sign_up_passes_every_nag_pack(open_sign_up: SynthesizedStage) -> None:
+    from tests.infra.test_nag import _findings
+
+    assert sorted(_findings(open_sign_up.stage)) == []
+
+
+def test_config_refuses_open_sign_up_in_prod_and_a_domain_list_without_its_mode() -> None:
+    with pytest.raises(ValueError, match="must not be 'open'"):
+        dataclasses.replace(STAGES["prod"], sign_up=SignUp(mode="open"))
+    with pytest.raises(ValueError, match="email_domains are required"):
+        SignUp(mode="email_domains")
+    with pytest.raises(ValueError, match="email_domains are required"):
+        SignUp(mode="admin_only", email_domains=("acme.test",))
+    with pytest.raises(ValueError, match="lower-case domain"):
+        SignUp(mode="email_domains", email_domains=("Acme.Test",))
