@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 SCAN_VENV := .venv-scan
+RUNTIME_VENV := .venv-runtime
+# The interpreter closest to the Lambda runtime (python3.14): 3.14, else 3.13 (pyenv holds 3.13.0 here).
+RUNTIME_PYTHON := $(shell scripts/runtime_python.sh)
 STAGE ?= dev
 STAGES := dev staging prod
 
@@ -19,10 +22,10 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 CDK := npx --no-install cdk
 
-.PHONY: help install synth test scan lint format bench dev smoke ls diff deploy clean
+.PHONY: help install synth test test-runtime scan lint format bench dev smoke ls diff deploy clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_src/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +38,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_src/requirement
 $(SCAN_VENV)/.installed: requirements-scan.txt
 	$(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
+$(RUNTIME_VENV)/.installed: lambda_src/requirements.txt requirements-test.txt
+	$(RUNTIME_PYTHON) -m venv --clear $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r lambda_src/requirements.txt -r requirements-test.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json $(VENV)/.installed
@@ -51,6 +59,14 @@ synth: install ## Synthesize every stage into cdk.out/, failing on any cdk-nag f
 
 test: install ## Run the test suite (infra, unit, browser and the scanner gates' own tests)
 	$(BIN)/python -m pytest
+
+ifeq ($(RUNTIME_PYTHON),)
+test-runtime:
+	@echo "No Python 3.14 or 3.13 on this machine: the handler tests ran on $$($(PYTHON) --version 2>&1) only."
+else
+test-runtime: $(RUNTIME_VENV)/.installed ## The handler tests again on the Python closest to Lambda's 3.14 (3.14 or 3.13, where present)
+	$(RUNTIME_VENV)/bin/python -m pytest tests/unit
+endif
 
 scan: install ## cfn-lint, checkov and five cdk-nag packs over every template; fails on any unanswered finding
 	$(BIN)/python -m scan

@@ -199,7 +199,9 @@ class StageConfig:
     lambda_timeout_seconds: int
     reserved_concurrency: int | None
     log_retention_days: int
-    powertools_layer_version: int
+    # The Powertools release the functions run: AWS's public layer of exactly this release is found by its
+    # SSM parameter at deploy time. lambda_src/requirements.txt pins the same release for the tests.
+    powertools_version: str = "3.37.0"
     # X-Ray SDK subsegments (DynamoDB, Secrets Manager, LLM calls) cost ~150 ms of cold start; Lambda's
     # active tracing records every invocation either way.
     xray_sdk_subsegments: bool = True

@@ -8,6 +8,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.config import StageConfig
@@ -17,19 +18,15 @@ from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules, skip_ch
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
-POWERTOOLS_ACCOUNT = "017000801446"  # AWS's account that publishes the public Powertools layers
-
 # Only the importable runtime package goes into the asset; boto3 comes with the Lambda runtime and
 # Powertools (with pydantic and the X-Ray SDK) with its layer.
 ASSET_EXCLUDES = ["*", ".*", "!lambda_src", "!lambda_src/**", "**/__pycache__", "**/*.pyc"]
 
 
-def powertools_layer_arn(region: str, version: int) -> str:
-    runtime = RUNTIME.name.replace(".", "")  # python3.14 -> python314
-    return (
-        f"arn:aws:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:"
-        f"AWSLambdaPowertoolsPythonV3-{runtime}-{ARCHITECTURE.name}:{version}"
-    )
+def powertools_layer_parameter(version: str) -> str:
+    """The public SSM parameter that AWS publishes for each Powertools release, naming the layer version
+    that holds exactly that release for this runtime and architecture."""
+    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{version}"
 
 
 class ChatFunction(Construct):
@@ -68,8 +65,15 @@ class ChatFunction(Construct):
             handler=handler,
             code=lambda_.Code.from_asset(str(REPO_ROOT), exclude=ASSET_EXCLUDES),
             layers=[
+                # Resolved by CloudFormation at deploy time (a parameter of type
+                # AWS::SSM::Parameter::Value<String>), so synth stays offline and the layer is the release
+                # the tests run against (config.powertools_version, pinned in lambda_src/requirements.txt).
                 lambda_.LayerVersion.from_layer_version_arn(
-                    self, "Powertools", powertools_layer_arn(stack.region, config.powertools_layer_version)
+                    self,
+                    "Powertools",
+                    ssm.StringParameter.value_for_string_parameter(
+                        stack, powertools_layer_parameter(config.powertools_version)
+                    ),
                 )
             ],
             memory_size=config.lambda_memory_mb,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
 
 import pytest
 from aws_cdk import aws_lambda as lambda_
@@ -10,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from lambda_src.chat.settings import Settings
 from tests.infra.conftest import (
     CHAT_HANDLER,
+    REPO_ROOT,
     WORKER_HANDLER,
     SynthesizedStage,
     function_with_handler,
@@ -51,11 +54,24 @@ def test_logs_to_its_own_group_with_the_configured_retention(stage: SynthesizedS
     assert log_group["Properties"]["RetentionInDays"] == stage.config.log_retention_days
 
 
-def test_uses_the_powertools_layer_for_its_runtime_and_region(stage: SynthesizedStage) -> None:
-    (layer,) = _function(stage)["Layers"]
-    assert layer == (
-        f"arn:aws:lambda:{stage.config.region}:017000801446:layer:"
-        f"AWSLambdaPowertoolsPythonV3-python314-arm64:{stage.config.powertools_layer_version}"
+@pytest.mark.parametrize("handler", [CHAT_HANDLER, WORKER_HANDLER])
+def test_runs_the_powertools_layer_of_the_release_the_tests_run(
+    stage: SynthesizedStage, handler: str
+) -> None:
+    """The layer is found at deploy time by AWS's SSM parameter for exactly config.powertools_version."""
+    (layer,) = function_with_handler(stage.service, handler)[1]["Properties"]["Layers"]
+    parameter = stage.service.to_json()["Parameters"][layer["Ref"]]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert parameter["Default"] == (
+        f"/aws/service/powertools/python/arm64/python3.14/{stage.config.powertools_version}"
+    )
+
+
+def test_the_tests_run_the_powertools_release_the_layer_holds(stage: SynthesizedStage) -> None:
+    assert importlib.metadata.version("aws-lambda-powertools") == stage.config.powertools_version
+    pins = (REPO_ROOT / "lambda_src" / "requirements.txt").read_text()
+    assert re.search(
+        rf"^aws-lambda-powertools(\[[a-z,]+\])?=={re.escape(stage.config.powertools_version)}$", pins, re.M
     )
 
 
