@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts import fake_sign_in as fake_cognito
-from scripts.build_web import build_site
+from stacks.page_build import build_site
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
 DEV_CLIENT_ID = "dev-client"

@@ -15,11 +15,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct, IValidation
 
-from scripts.build_web import built_site
 from stacks.config import StageConfig
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.user_directory import UserDirectory
 from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules, skip_checkov
+from stacks.page_build import built_site
 
 INVALIDATION_ACTIONS = ("cloudfront:GetInvalidation", "cloudfront:CreateInvalidation")
 

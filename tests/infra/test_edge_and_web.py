@@ -331,7 +331,7 @@ def test_hashed_assets_are_cached_for_a_year_and_the_entry_never(stage: Synthesi
 
 
 def test_the_built_page_references_only_hashed_assets(tmp_path: Any) -> None:
-    from scripts.build_web import build_site
+    from stacks.page_build import build_site
 
     hashed = build_site(out=tmp_path)
     index = (tmp_path / "entry" / "index.html").read_text()
