@@ -64,8 +64,9 @@ class RuntimeAccess:
             acknowledge(
                 target.policy,
                 f"AwsSolutions-IAM5[{finding}]",
-                "Limited to the one stage data key ARN and to calls made through DynamoDB and Secrets "
-                "Manager (kms:ViaService); these services need data-key generation and re-encryption.",
+                "Named keys only: the stage data key through DynamoDB and Secrets Manager (kms:ViaService), "
+                "and the chat-jobs queues' own key (CDK's SQS grants); these services need data-key "
+                "generation and re-encryption.",
             )
         if self.config.llm.needs_secret:
             function.add_to_role_policy(
