@@ -36,9 +36,15 @@ def test_no_resource_carries_a_secret_value_property(stage: SynthesizedStage) ->
 
 
 def test_templates_have_no_parameters_that_could_carry_a_secret(stage: SynthesizedStage) -> None:
+    """CDK's BootstrapVersion, and the public SSM parameter naming the Powertools layer: nothing that a
+    deployer passes in."""
+    layer = f"/aws/service/powertools/python/arm64/python3.14/{stage.config.powertools_version}"
     for template in stage.templates.values():
-        parameters = template.get("Parameters", {})
-        assert set(parameters) <= {"BootstrapVersion"}
+        for name, parameter in template.get("Parameters", {}).items():
+            if name == "BootstrapVersion":
+                continue
+            assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>", name
+            assert parameter["Default"] == layer, name
 
 
 def test_the_key_is_generated_inside_kms(stage: SynthesizedStage) -> None:
