@@ -10,15 +10,17 @@ one, so CI fails.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scan import REPO_ROOT
 from scan.cfn_lint_gate import LintFinding, lint_template, load_allowances
 from scan.checkov_gate import CheckovResult, scan_templates
 from scan.nag_gate import NagFinding, findings, pack_name
-from scan.synthesis import REPO_ROOT, StageTemplates, build, synthesize
+from scan.synthesis import StageTemplates, build, synthesize
 from stacks.nag import NAG_PACKS, acknowledgements_suspended
 
 
@@ -81,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "cdk.out.scan")
     args = parser.parse_args(argv)
     results = scan(args.out)
+    print(
+        f"cfn-lint {importlib.metadata.version('cfn-lint')}, checkov {results[0].checkov.version}, "
+        f"cdk-nag {importlib.metadata.version('cdk-nag')}\n"
+    )
     for result in results:
         print(result.summary())
     problems = [(r.name, line) for r in results for line in r.problems]

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from scan import REPO_ROOT
+
 CHECKOV = REPO_ROOT / ".venv-scan" / "bin" / "checkov"
 MIN_REASON_LENGTH = 20
 NO_REASON = "No comment provided"  # what checkov reports for a skip without a comment

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 REPORT_NAME = "validation-report.json"
-BLOCKING_SEVERITIES = frozenset({"error", "warning"})
+# Everything else blocks, including a severity this gate has never seen.
+PASSING_SEVERITIES = frozenset({"info", "informational"})
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def findings(report: dict[str, Any]) -> list[Finding]:
         violations = plugin.get("violations", [])
         for violation in violations:
             severity = str(violation.get("severity", "error")).lower()
-            if severity in BLOCKING_SEVERITIES:
+            if severity not in PASSING_SEVERITIES:
                 found.append(
                     Finding(
                         plugin=name,

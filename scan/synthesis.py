@@ -10,10 +10,9 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from scan import REPO_ROOT
 from stacks.config import STAGES, resolve_environment
 from stacks.stage import ChatbotStage, build_stages
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def cdk_context() -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """One typed, frozen configuration per stage: the values. The types and their rules are in
-stacks/config_model.py.
+stacks/config_model.py and, for the edge and sign-up, stacks/config_access.py.
 
 Only ``app.py`` reads context and environment; it resolves the target environment with
 ``resolve_environment`` and passes a ``StageConfig`` down as keyword-only props.
@@ -13,15 +13,12 @@ from dataclasses import replace
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 
+from stacks.config_access import PLACEHOLDER_HOSTED_ZONE_ID, CustomDomain, EdgeConfig, SignUp
 from stacks.config_model import (
     PLACEHOLDER_ACCOUNTS,
-    PLACEHOLDER_HOSTED_ZONE_ID,
     AlarmThresholds,
-    CustomDomain,
-    EdgeConfig,
     LlmConfig,
     ProviderConfig,
-    SignUp,
     StageConfig,
     Throttle,
     UsageTier,

@@ -5,7 +5,6 @@ The values for dev, staging and prod live in stacks/config.py.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,12 +12,11 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 
+from stacks.config_access import PLACEHOLDER_EMAIL_DOMAIN, PLACEHOLDER_HOSTED_ZONE_ID, EdgeConfig, SignUp
+
 # Account ids that exist only so that synth works offline. A stage whose account is one of these
 # takes the account from `-c account=...` or CDK_DEFAULT_ACCOUNT when either is given.
 PLACEHOLDER_ACCOUNTS = frozenset({"111111111111", "222222222222", "333333333333"})
-# A hosted zone that exists only so that prod synthesizes offline with a custom domain (prod requires
-# one); `make deploy` refuses a stage that still carries it, since its certificate could never validate.
-PLACEHOLDER_HOSTED_ZONE_ID = "Z0PLACEHOLDER0000000"
 
 # API Gateway stops waiting for a Lambda integration after 29 s, cold-start init included; everything a
 # request does must fit, with time left for init.
@@ -98,58 +96,6 @@ class LlmConfig:
     @property
     def needs_secret(self) -> bool:
         return any(p.kind == "openai" for p in self.providers)
-
-
-@dataclass(frozen=True, kw_only=True)
-class CustomDomain:
-    """A name for the chat page and API, with its Route 53 hosted zone (looked up by id: no lookups)."""
-
-    domain_name: str  # e.g. chat.example.com
-    hosted_zone_id: str
-    hosted_zone_name: str  # e.g. example.com
-
-
-@dataclass(frozen=True, kw_only=True)
-class EdgeConfig:
-    """CloudFront and its web ACL (scope CLOUDFRONT, always in us-east-1)."""
-
-    rate_limit_per_ip_per_5_minutes: int  # requests without an x-api-key: the page, /health
-    rate_limit_per_api_key_per_5_minutes: int  # one key value, from any number of addresses
-    # Requests with an x-api-key, per viewer IP: a program of the fastest tier fits under it, and a caller
-    # that sends a made-up key on every request is still limited. Clients behind one NAT share it.
-    rate_limit_per_ip_with_api_key_per_5_minutes: int = 7_500
-    block_anonymous_ips: bool = False  # VPNs, Tor, hosting providers: on where abuse outweighs reach
-    max_chat_body_bytes: int = 8 * 1024
-    geo_allow_list: tuple[str, ...] = ()  # ISO country codes; empty allows every country
-    custom_domain: CustomDomain | None = None
-
-
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class SignUp:
-    """Who may create an account on the chat page (stages with browser_sign_in). Every account gets the
-    default tier's tokens, so open sign-up lets anyone mint allowances; it comes with a web ACL.
-
-    admin_only:    operators create users (aws cognito-idp admin-create-user); no self sign-up.
-    email_domains: self sign-up, refused by a pre sign-up trigger unless the address is of a listed domain.
-    open:          self sign-up for anyone, behind a web ACL on the user pool (rate limit per IP, AWS
-                   IP reputation and anonymous-IP lists).
-    """
-
-    mode: Literal["admin_only", "email_domains", "open"]
-    email_domains: tuple[str, ...] = ()  # exact domains; a subdomain must be listed itself
-    requests_per_ip_per_5_minutes: int = 100  # open: the user pool's web ACL
-
-    def __post_init__(self) -> None:
-        if (self.mode == "email_domains") != bool(self.email_domains):
-            raise ValueError("sign_up: email_domains are required for, and only for, mode 'email_domains'")
-        for domain in self.email_domains:
-            if not _DOMAIN.match(domain):
-                raise ValueError(f"sign_up: {domain!r} is not a lower-case domain name")
-        if not 10 <= self.requests_per_ip_per_5_minutes <= 2_000_000_000:
-            raise ValueError("sign_up: requests_per_ip_per_5_minutes must be at least WAF's minimum of 10")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,13 +247,19 @@ class StageConfig:
     @property
     def deployable_problems(self) -> list[str]:
         """What must change before this stage can be deployed (placeholders only synth offline)."""
+        problems = []
         domain = self.edge.custom_domain
         if domain is not None and domain.hosted_zone_id == PLACEHOLDER_HOSTED_ZONE_ID:
-            return [
+            problems.append(
                 f"{self.name}: edge.custom_domain is the placeholder {domain.domain_name} in zone "
                 f"{domain.hosted_zone_id}; put your domain and its Route 53 hosted zone in stacks/config.py"
-            ]
-        return []
+            )
+        if self.browser_sign_in and PLACEHOLDER_EMAIL_DOMAIN in self.sign_up.email_domains:
+            problems.append(
+                f"{self.name}: sign_up.email_domains lists the placeholder {PLACEHOLDER_EMAIL_DOMAIN}; "
+                "list your organisations' domains in stacks/config.py"
+            )
+        return problems
 
     @property
     def environment(self) -> cdk.Environment:

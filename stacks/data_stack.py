@@ -69,10 +69,4 @@ class DataStack(cdk.Stack):
             )
 
     def _trigger_log_key(self, config: StageConfig) -> LogKey:
-        return LogKey(
-            self,
-            "LogKey",
-            description=f"Encrypts the logs of the chatbot's {config.name} sign-up check",
-            retention=config.log_retention,
-            removal_policy=config.removal_policy,
-        )
+        return LogKey.of_stage(self, config, encrypts="sign-up check's logs")

@@ -13,18 +13,10 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs import waf_rules
+from stacks.constructs.edge_rules import edge_rules
 from stacks.constructs.log_encryption import LogKey
 
 EDGE_REGION = "us-east-1"
-EDGE_MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesAmazonIpReputationList",
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesSQLiRuleSet",
-)
-ANONYMOUS_IP_RULE_GROUP = "AWSManagedRulesAnonymousIpList"
-API_KEY_HEADER = "x-api-key"
-CHAT_PATHS = ("/api/chat", "/api/web/chat")
 
 
 class EdgeStack(cdk.Stack):
@@ -36,70 +28,20 @@ class EdgeStack(cdk.Stack):
             **kwargs,
         )
         edge = config.edge
-        groups = [*EDGE_MANAGED_RULE_GROUPS, *([ANONYMOUS_IP_RULE_GROUP] if edge.block_anonymous_ips else [])]
-        rules = [waf_rules.managed_rule(name, n) for n, name in enumerate(groups)]
-        has_key = waf_rules.has_header(API_KEY_HEADER)
-        rules += [
-            # Every request is limited per viewer IP by exactly one of the first two rules. Keyless
-            # requests (the page, /health) get the tight limit; requests with an x-api-key get one that a
-            # paid tier's program fits under, and a caller that invents a new key per request is still
-            # counted per IP. Valid keys are limited per key as well, so a leaked key used from many
-            # addresses cannot outrun its usage plan by spreading out.
-            waf_rules.block(
-                "RateLimitPerIp",
-                len(rules),
-                waf_rules.rate_per_ip(
-                    edge.rate_limit_per_ip_per_5_minutes, scope_down=waf_rules.negate(has_key)
-                ),
-                status=429,
-                body_key=waf_rules.TOO_MANY_REQUESTS_BODY,
-                retry_after=waf_rules.RATE_LIMIT_RETRY_AFTER_SECONDS,
-            ),
-            waf_rules.block(
-                "RateLimitPerIpWithApiKey",
-                len(rules) + 1,
-                waf_rules.rate_per_ip(edge.rate_limit_per_ip_with_api_key_per_5_minutes, scope_down=has_key),
-                status=429,
-                body_key=waf_rules.TOO_MANY_REQUESTS_BODY,
-                retry_after=waf_rules.RATE_LIMIT_RETRY_AFTER_SECONDS,
-            ),
-            waf_rules.block(
-                "RateLimitPerApiKey",
-                len(rules) + 2,
-                waf_rules.rate_per_header(API_KEY_HEADER, edge.rate_limit_per_api_key_per_5_minutes),
-                status=429,
-                body_key=waf_rules.TOO_MANY_REQUESTS_BODY,
-                retry_after=waf_rules.RATE_LIMIT_RETRY_AFTER_SECONDS,
-            ),
-            waf_rules.block(
-                "ChatBodyTooLarge",
-                len(rules) + 3,
-                waf_rules.all_of(
-                    waf_rules.any_of(*(waf_rules.path_starts_with(p) for p in CHAT_PATHS)),
-                    waf_rules.body_larger_than(edge.max_chat_body_bytes),
-                ),
-                status=413,
-                body_key=waf_rules.TOO_LARGE_BODY,
-            ),
-        ]
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
             scope="CLOUDFRONT",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=waf_rules.visibility("ChatEdgeWaf"),
-            rules=rules,
+            rules=edge_rules(edge),
             custom_response_bodies=waf_rules.CUSTOM_RESPONSE_BODIES,
         )
-        log_key = LogKey(
-            self,
-            "LogKey",
-            description=f"Encrypts the chatbot's {config.name} edge web ACL logs",
-            retention=config.log_retention,
-            removal_policy=config.removal_policy,
-        )
+        log_key = LogKey.of_stage(self, config, encrypts="edge web ACL logs")
+        # "WafLogs" keeps the log group's logical ID of earlier releases: it has a fixed name, so a new
+        # ID would make CloudFormation create the name again before deleting it, and fail.
         self.waf_logging = waf_rules.log_to_encrypted_group(
-            self, "WafLogging", web_acl=self.web_acl, log_key=log_key
+            self, "WafLogging", web_acl=self.web_acl, log_key=log_key, group_id="WafLogs"
         )
 
         self.certificate: acm.ICertificate | None = None

@@ -57,10 +57,15 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
 
 
-def acknowledge_rules(construct: IConstruct, rule: str, packs: Iterable[str], reason: str) -> None:
-    """Acknowledge the same rule in several packs (``rule`` without its pack prefix), for one reason."""
+def acknowledge_rules(
+    construct: IConstruct, rule: str, packs: Iterable[str], reason: str, *, checkov: str | None = None
+) -> None:
+    """Acknowledge the same rule in several packs (``rule`` without its pack prefix) for one reason, and
+    skip the checkov check that says the same thing, if there is one."""
     for pack in packs:
         acknowledge(construct, f"{pack}-{rule}", reason)
+    if checkov is not None:
+        skip_checkov(construct, checkov, reason)
 
 
 def skip_checkov(construct: IConstruct, check_id: str, reason: str) -> None:

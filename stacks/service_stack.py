@@ -22,7 +22,7 @@ from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
 from stacks.constructs.safe_deployment import SafeDeployment
 from stacks.constructs.user_pool_waf import UserPoolWaf
-from stacks.nag import HIPAA, NIST, acknowledge, acknowledge_rules, skip_checkov
+from stacks.nag import HIPAA, NIST, acknowledge, acknowledge_rules
 from stacks.runtime_access import RuntimeAccess
 from stacks.runtime_environment import chat_environment, metrics_namespace
 
@@ -42,13 +42,7 @@ class ServiceStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
-        log_key = LogKey(
-            self,
-            "LogKey",
-            description=f"Encrypts the chatbot's {config.name} Lambda, API Gateway and WAF logs",
-            retention=config.log_retention,
-            removal_policy=config.removal_policy,
-        )
+        log_key = LogKey.of_stage(self, config, encrypts="Lambda, API Gateway and WAF logs")
         # One environment for both functions: the worker answers the same turns as the chat handler.
         environment = chat_environment(
             config,
@@ -68,8 +62,9 @@ class ServiceStack(cdk.Stack):
             "Invoked only synchronously, by API Gateway through the live alias, which returns any failure "
             "to the caller; a Lambda dead-letter queue receives asynchronous invocations only."
         )
-        acknowledge_rules(chat.function, "LambdaDLQ", ("Serverless", NIST, HIPAA), synchronous_only)
-        skip_checkov(chat.function, "CKV_AWS_116", synchronous_only)
+        acknowledge_rules(
+            chat.function, "LambdaDLQ", ("Serverless", NIST, HIPAA), synchronous_only, checkov="CKV_AWS_116"
+        )
         access = RuntimeAccess(config=config, table=table, data_key=data_key, llm_secret=llm_secret)
         access.grant(chat)
 

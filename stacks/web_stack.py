@@ -122,7 +122,7 @@ class WebStack(cdk.Stack):
             "S3BucketReplicationEnabled",
             (NIST, HIPAA, PCI),
             "The bucket holds only the built chat page, which every deploy rebuilds from the repository "
-            "(scripts/build_web.py) and uploads again; a replica would hold nothing that cannot be rebuilt.",
+            "(stacks/page_build.py) and uploads again; a replica would hold nothing that cannot be rebuilt.",
         )
 
         headers = cloudfront.ResponseHeadersPolicy(
@@ -233,13 +233,7 @@ class WebStack(cdk.Stack):
             route53.ARecord(self, "Alias", zone=zone, record_name=domain.domain_name, target=alias)
             route53.AaaaRecord(self, "AliasIpv6", zone=zone, record_name=domain.domain_name, target=alias)
 
-        log_key = LogKey(
-            self,
-            "LogKey",
-            description=f"Encrypts the logs of the chatbot's {config.name} page deployment",
-            retention=config.log_retention,
-            removal_policy=config.removal_policy,
-        )
+        log_key = LogKey.of_stage(self, config, encrypts="page deployment's logs")
         ChatPage(
             self,
             "Page",

@@ -11,8 +11,9 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.constructs import chat_api_answers as answers
 from stacks.constructs.log_encryption import LogKey
-from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules, skip_checkov
+from stacks.nag import acknowledge, skip_checkov
 
 STAGE_NAME = "api"  # so that CloudFront can later route /api/* to the stage without a path rewrite
 HEALTH_METHOD = "/health/GET"
@@ -122,27 +123,14 @@ class ChatApi(Construct):
             ),
         )
         self.stage = self.api.deployment_stage
-        uncached = (
-            "Every answer is for one caller and one turn (replies, transcripts, job status) and most "
-            "routes are POSTs; a stage cache would hand one client's answer to another. The handler keeps "
-            "its own per-client answer cache in the encrypted table."
-        )
-        acknowledge_rules(self.stage, "APIGWCacheEnabledAndEncrypted", (NIST, HIPAA, PCI), uncached)
-        skip_checkov(self.stage, "CKV_AWS_120", uncached)
-        acknowledge_rules(
-            self.stage,
-            "APIGWSSLEnabled",
-            (NIST, HIPAA, PCI),
-            "Client certificates authenticate API Gateway to HTTP backends; every integration here is a "
-            "Lambda proxy, which API Gateway invokes through the Lambda API, signed with IAM over TLS.",
-        )
+        answers.acknowledge_stage(self.stage)
         # API Gateway writes execution logs to this name; created here so it has a retention, the log key
         # and the stage's removal policy instead of living forever unencrypted.
         self.execution_logs = log_key.log_group(
             self, "ExecutionLogs", name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE_NAME}"
         )
         self._json_error_responses()
-        self._acknowledge_cloudwatch_role()
+        answers.acknowledge_cloudwatch_role(self.api)
 
         validator = self.api.add_request_validator(
             "BodyValidator", validate_request_body=True, validate_request_parameters=True
@@ -162,7 +150,7 @@ class ChatApi(Construct):
             request_validator=validator,
             request_models={ANY_CONTENT_TYPE: chat_model},
         )
-        self._acknowledge_api_key_auth(self.chat_method, "POST /chat", "POST /web/chat")
+        answers.acknowledge_api_key_auth(self.chat_method, "POST /chat", "POST /web/chat")
 
         jobs = chat.add_resource("jobs")
         self.job_methods = [
@@ -182,7 +170,7 @@ class ChatApi(Construct):
             ),
         ]
         for method in self.job_methods:
-            self._acknowledge_api_key_auth(method, f"{method.http_method} {method.resource.path}", None)
+            answers.acknowledge_api_key_auth(method, f"{method.http_method} {method.resource.path}", None)
 
         session = self.api.root.add_resource("conversations").add_resource("{sessionId}")
         self.conversation_methods = [
@@ -196,7 +184,7 @@ class ChatApi(Construct):
             for verb in ("GET", "DELETE")
         ]
         for method in self.conversation_methods:
-            self._acknowledge_api_key_auth(
+            answers.acknowledge_api_key_auth(
                 method,
                 f"{method.http_method} /conversations/{{sessionId}}",
                 f"{method.http_method} /web/conversations/{{sessionId}}",
@@ -217,7 +205,7 @@ class ChatApi(Construct):
             acknowledge(self.health_method, rule, open_probe)
         skip_checkov(self.health_method, "CKV_AWS_59", open_probe)
 
-        self._acknowledge_preflights()
+        answers.acknowledge_preflights(self.api)
 
         self.usage_plans = {
             tier.name: self.api.add_usage_plan(
@@ -255,16 +243,6 @@ class ChatApi(Construct):
                 type=response_type,
                 templates={"application/json": '{"message": $context.error.messageString}'},
             )
-
-    def _acknowledge_cloudwatch_role(self) -> None:
-        role = self.api.node.find_child("CloudWatchRole")
-        acknowledge(
-            role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonAPIGatewayPushToCloudWatchLogs]",
-            "API Gateway's account-level logging role; AWS maintains this service-role policy for "
-            "exactly this purpose and API Gateway names the execution log groups itself.",
-        )
 
     def _browser_routes(
         self,
@@ -304,36 +282,3 @@ class ChatApi(Construct):
                     request_parameters={"method.request.path.sessionId": True},
                 )
             )
-
-    def _acknowledge_preflights(self) -> None:
-        for construct in self.api.node.find_all():
-            if isinstance(construct, apigw.Method) and construct.http_method == "OPTIONS":
-                for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
-                    acknowledge(
-                        construct,
-                        rule,
-                        f"OPTIONS {construct.resource.path} is the CORS preflight for the origins in config, "
-                        "answered by API Gateway's mock integration; browsers send it without credentials "
-                        "and it reaches no data.",
-                    )
-
-    @staticmethod
-    def _acknowledge_api_key_auth(method: apigw.Method, route: str, browser_twin: str | None) -> None:
-        people = (
-            f"people on the chat page use {browser_twin}, which carries the Cognito authorizer where the "
-            "stage enables browser sign-in."
-            if browser_twin
-            else "it is for programs only (the chat page answers synchronously)."
-        )
-        acknowledge(
-            method,
-            "AwsSolutions-APIG4",
-            f"{route} is for programs: a usage-plan API key (api_key_required) identifies and meters each "
-            f"client and owns its sessions and jobs; {people}",
-        )
-        acknowledge(
-            method,
-            "AwsSolutions-COG4",
-            f"{route} authenticates programs by usage-plan API key, with the client's throttle and quota; "
-            f"{people}",
-        )

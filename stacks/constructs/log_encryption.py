@@ -13,6 +13,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.config import StageConfig
+
 # What CloudWatch Logs does with the key of an encrypted log group (CloudWatch Logs user guide).
 LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
 
@@ -52,6 +54,17 @@ class LogKey(Construct):
                     }
                 },
             )
+        )
+
+    @classmethod
+    def of_stage(cls, stack: Construct, config: StageConfig, *, encrypts: str) -> LogKey:
+        """The log key of one stack of the stage, with the stage's retention and removal policy."""
+        return cls(
+            stack,
+            "LogKey",
+            description=f"Encrypts the chatbot's {config.name} {encrypts}",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
         )
 
     def log_group(self, scope: Construct, construct_id: str, *, name: str | None = None) -> logs.LogGroup:

@@ -199,12 +199,20 @@ def negate(statement: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.Stat
 
 
 def log_to_encrypted_group(
-    scope: Construct, construct_id: str, *, web_acl: wafv2.CfnWebACL, log_key: LogKey, suffix: str = ""
+    scope: Construct,
+    construct_id: str,
+    *,
+    web_acl: wafv2.CfnWebACL,
+    log_key: LogKey,
+    suffix: str = "",
+    group_id: str | None = None,
 ) -> wafv2.CfnLoggingConfiguration:
     """Log every request the web ACL sees to a KMS-encrypted log group (aws-waf-logs-<stack><suffix>),
     credentials redacted."""
     group = log_key.log_group(
-        scope, f"{construct_id}Group", name=f"{LOG_GROUP_PREFIX}{cdk.Stack.of(scope).stack_name}{suffix}"
+        scope,
+        group_id or f"{construct_id}Group",
+        name=f"{LOG_GROUP_PREFIX}{cdk.Stack.of(scope).stack_name}{suffix}",
     )
     return wafv2.CfnLoggingConfiguration(
         scope,

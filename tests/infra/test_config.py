@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from scripts.check_deployable import main
-from stacks.config import PLACEHOLDER_ACCOUNTS, STAGES, CustomDomain, resolve_environment
+from stacks.config import PLACEHOLDER_ACCOUNTS, STAGES, CustomDomain, SignUp, resolve_environment
 
 
 def test_the_three_stages_are_configured() -> None:
@@ -82,3 +82,13 @@ def test_a_stage_with_the_placeholder_domain_cannot_be_deployed() -> None:
     assert dataclasses.replace(STAGES["prod"], edge=real).deployable_problems == []
     assert main(["check_deployable", "dev"]) == 0
     assert main(["check_deployable", "nope"]) == 2
+
+
+def test_a_stage_whose_sign_up_allow_list_is_the_placeholder_cannot_be_deployed() -> None:
+    (problem,) = STAGES["staging"].deployable_problems
+    assert "email_domains" in problem
+    assert main(["check_deployable", "staging"]) == 1
+    real = dataclasses.replace(
+        STAGES["staging"], sign_up=SignUp(mode="email_domains", email_domains=("acme.test",))
+    )
+    assert real.deployable_problems == []

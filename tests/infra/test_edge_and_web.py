@@ -11,7 +11,6 @@ import pytest
 from aws_cdk.assertions import Template
 
 from stacks.config import STAGES, CustomDomain
-from stacks.edge_stack import EDGE_MANAGED_RULE_GROUPS
 from stacks.stage import build_stages
 from tests.infra.conftest import SynthesizedStage, cdk_context, only_resource
 
@@ -20,82 +19,11 @@ def _distribution(stage: SynthesizedStage) -> dict[str, Any]:
     return only_resource(stage.web, "AWS::CloudFront::Distribution")[1]["Properties"]["DistributionConfig"]
 
 
-def _rules(stage: SynthesizedStage) -> dict[str, dict[str, Any]]:
-    _, acl = only_resource(stage.edge, "AWS::WAFv2::WebACL")
-    assert acl["Properties"]["Scope"] == "CLOUDFRONT"
-    return {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
-
-
 def test_the_edge_web_acl_lives_in_us_east_1(stage: SynthesizedStage) -> None:
     assert stage.stage.edge.region == "us-east-1"
     web_acl = _distribution(stage)["WebACLId"]["Fn::GetStackOutput"]
     assert web_acl["Region"] == "us-east-1"
     assert web_acl["StackName"] == stage.stage.edge.stack_name
-
-
-def test_the_edge_runs_the_managed_rule_groups_and_anonymous_ips_per_config(stage: SynthesizedStage) -> None:
-    rules = _rules(stage)
-    managed = {n for n, r in rules.items() if "ManagedRuleGroupStatement" in r["Statement"]}
-    expected = set(EDGE_MANAGED_RULE_GROUPS) | (
-        {"AWSManagedRulesAnonymousIpList"} if stage.config.edge.block_anonymous_ips else set()
-    )
-    assert managed == expected
-
-
-def _has_key(statement: dict[str, Any]) -> bool:
-    """Whether a scope-down statement is 'the request carries an x-api-key header'."""
-    size = statement.get("SizeConstraintStatement", {})
-    return size.get("FieldToMatch") == {"SingleHeader": {"Name": "x-api-key"}} and (
-        size["ComparisonOperator"],
-        size["Size"],
-    ) == ("GT", 0)
-
-
-def test_every_request_is_limited_per_ip_whatever_key_it_carries(stage: SynthesizedStage) -> None:
-    """A caller that invents a new x-api-key for every request is still counted per viewer IP."""
-    rules = _rules(stage)
-    keyless = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
-    keyed = rules["RateLimitPerIpWithApiKey"]["Statement"]["RateBasedStatement"]
-    assert keyless["AggregateKeyType"] == keyed["AggregateKeyType"] == "IP"
-    # the two scope-downs are exact complements: together they cover every request
-    assert _has_key(keyless["ScopeDownStatement"]["NotStatement"]["Statement"])
-    assert _has_key(keyed["ScopeDownStatement"])
-    assert keyless["Limit"] == stage.config.edge.rate_limit_per_ip_per_5_minutes
-    assert keyed["Limit"] == stage.config.edge.rate_limit_per_ip_with_api_key_per_5_minutes
-    # no rule before them lets a request through unlimited
-    first_rate_rule = min(rules["RateLimitPerIp"]["Priority"], rules["RateLimitPerIpWithApiKey"]["Priority"])
-    assert all("Allow" not in r.get("Action", {}) for r in rules.values() if r["Priority"] < first_rate_rule)
-
-
-def test_a_valid_key_is_limited_per_key_value_too_and_paid_tiers_fit(stage: SynthesizedStage) -> None:
-    rules = _rules(stage)
-    per_key = rules["RateLimitPerApiKey"]["Statement"]["RateBasedStatement"]
-    assert per_key["Limit"] == stage.config.edge.rate_limit_per_api_key_per_5_minutes
-    assert per_key["CustomKeys"][0]["Header"]["Name"] == "x-api-key"
-    fastest_tier = max(t.throttle.rate_limit for t in stage.config.tiers)
-    keyed_per_ip = rules["RateLimitPerIpWithApiKey"]["Statement"]["RateBasedStatement"]["Limit"]
-    assert min(per_key["Limit"], keyed_per_ip) >= fastest_tier * 300  # never stricter than a usage plan
-
-
-def test_rate_limits_answer_429_with_retry_after(stage: SynthesizedStage) -> None:
-    rules = _rules(stage)
-    for name in ("RateLimitPerIp", "RateLimitPerIpWithApiKey", "RateLimitPerApiKey"):
-        response = rules[name]["Action"]["Block"]["CustomResponse"]
-        assert response["ResponseCode"] == 429
-        assert response["ResponseHeaders"][0]["Name"] == "Retry-After"
-
-
-def test_waf_answers_are_json_and_samples_are_off(stage: SynthesizedStage) -> None:
-    _, acl = only_resource(stage.edge, "AWS::WAFv2::WebACL")
-    bodies = acl["Properties"]["CustomResponseBodies"]
-    assert all(body["ContentType"] == "APPLICATION_JSON" for body in bodies.values())
-    for template in (stage.edge, stage.service):
-        _, any_acl = only_resource(template, "AWS::WAFv2::WebACL")
-        configs = [
-            any_acl["Properties"]["VisibilityConfig"],
-            *(r["VisibilityConfig"] for r in any_acl["Properties"]["Rules"]),
-        ]
-        assert not any(c["SampledRequestsEnabled"] for c in configs)  # samples would show keys and tokens
 
 
 def test_the_site_bucket_is_private_ssl_only_versioned_and_logged(stage: SynthesizedStage) -> None:
@@ -280,16 +208,6 @@ def test_geo_restriction_follows_config(with_domain_and_geo: tuple[Template, Tem
     (distribution,) = web.find_resources("AWS::CloudFront::Distribution").values()
     geo = distribution["Properties"]["DistributionConfig"]["Restrictions"]["GeoRestriction"]
     assert geo == {"Locations": ["DE", "FR"], "RestrictionType": "whitelist"}
-
-
-@pytest.mark.parametrize(
-    "field", ["rate_limit_per_api_key_per_5_minutes", "rate_limit_per_ip_with_api_key_per_5_minutes"]
-)
-def test_a_keyed_limit_stricter_than_the_fastest_tier_is_refused(field: str) -> None:
-    overrides: dict[str, Any] = {field: 300}
-    edge = dataclasses.replace(STAGES["prod"].edge, **overrides)
-    with pytest.raises(ValueError, match="fastest tier"):
-        dataclasses.replace(STAGES["prod"], edge=edge)
 
 
 def test_a_body_limit_below_the_longest_message_is_refused() -> None:

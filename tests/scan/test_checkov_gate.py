@@ -85,8 +85,9 @@ def test_skip_checkov_writes_metadata_checkov_honours(tmp_path: Path) -> None:
     skip_checkov(group, "CKV_AWS_66", "Probe: a second skip on the same resource is kept beside the first.")
     app.synth()
     result = scan_templates([tmp_path / "Probe.template.json"])
-    assert {(c.check_id, c.resource.split(".")[0]) for c in result.skipped} >= {
-        ("CKV_AWS_158", "AWS::Logs::LogGroup")
+    assert {(c.check_id, c.resource.split(".")[0]) for c in result.skipped} == {
+        ("CKV_AWS_158", "AWS::Logs::LogGroup"),
+        ("CKV_AWS_66", "AWS::Logs::LogGroup"),
     }
     assert not [c for c in result.failed if c.check_id == "CKV_AWS_158"]
     assert result.problems == []

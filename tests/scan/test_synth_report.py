@@ -90,6 +90,12 @@ def test_a_failed_plugin_fails_even_without_violations() -> None:
     assert finding.plugin == "Some Plugin"
 
 
+def test_a_severity_the_gate_does_not_know_blocks() -> None:
+    odd = {"ruleName": "X1", "severity": "high", "description": "new kind", "violatingConstructs": []}
+    report = {"pluginReports": [{"pluginName": "P", "conclusion": "success", "violations": [odd]}]}
+    assert [f.rule for f in findings(report)] == ["X1"]
+
+
 def test_informational_findings_pass() -> None:
     info = {"ruleName": "I1", "severity": "info", "description": "fyi", "violatingConstructs": []}
     report = {"pluginReports": [{"pluginName": "P", "conclusion": "success", "violations": [info]}]}
