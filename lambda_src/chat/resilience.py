@@ -127,7 +127,13 @@ class FailoverChat:
                 refused = error
                 continue
             except LlmUnavailable as error:
-                waits.append(error.retry_after or DEFAULT_RETRY_AFTER_SECONDS)
+                # An open breaker decides when this provider is tried again, whatever the error said.
+                opened = breaker.state is BreakerState.OPEN
+                waits.append(
+                    breaker.seconds_until_trial()
+                    if opened
+                    else error.retry_after or DEFAULT_RETRY_AFTER_SECONDS
+                )
                 continue
             if position > 0:
                 self.on_event("fallback_used", provider=provider.name)
@@ -146,6 +152,13 @@ class FailoverChat:
                 completion = provider.complete(messages, deadline=deadline)
             except LlmError as error:
                 self.on_event("provider_error", provider=provider.name, kind=error.kind)
+                if self._told_when_to_come_back(error, deadline):
+                    # A 429 with a Retry-After that fits the deadline is the provider pacing us, not
+                    # failing: wait it out, and keep it out of the breaker's count.
+                    if attempt + 1 == self.retry.max_attempts:
+                        raise
+                    self.sleep(float(error.retry_after or 0))
+                    continue
                 if not error.retryable:
                     # A refusal says something about this request, not about the provider's health:
                     # the provider answered, so it must not open the circuit for every other caller.
@@ -168,3 +181,11 @@ class FailoverChat:
             breaker.record_success()
             return completion
         raise LlmUnavailable("no_attempt_made")  # unreachable with max_attempts >= 1
+
+    @staticmethod
+    def _told_when_to_come_back(error: LlmError, deadline: float) -> bool:
+        return (
+            error.kind == "rate_limited"
+            and error.retry_after is not None
+            and time.monotonic() + error.retry_after <= deadline - MIN_ATTEMPT_SECONDS
+        )

@@ -235,3 +235,43 @@ def test_a_half_open_trial_that_never_reports_back_is_retried_after_the_cool_dow
     assert breaker.seconds_until_trial() >= 1  # never a Retry-After of 0
     clock.now += 31
     assert breaker.allow()
+
+
+def test_retry_after_is_the_time_until_the_opened_breaker_lets_a_trial_through() -> None:
+    """The breaker opens for 30 s: telling the client 5 s would send it into the open circuit."""
+    failures = [LlmUnavailable("server_error", status=500) for _ in range(5)]
+    primary = ScriptedProvider("primary", *failures)
+    chat, _, _, breakers = _chat(primary, max_attempts=5, threshold=5)
+
+    with pytest.raises(AllProvidersFailed) as failed:
+        chat.complete(PROMPT, deadline=_deadline(60))
+
+    assert breakers["primary"].state is BreakerState.OPEN
+    assert failed.value.retry_after == 30
+
+
+def test_a_429_whose_retry_after_fits_the_deadline_is_waited_out_and_does_not_count_toward_the_breaker() -> (
+    None
+):
+    rate_limited = [LlmUnavailable("rate_limited", status=429, retry_after=2) for _ in range(2)]
+    primary = ScriptedProvider("primary", *rate_limited)
+    chat, _, sleeps, breakers = _chat(primary, max_attempts=3, threshold=2)
+
+    completion = chat.complete(PROMPT, deadline=_deadline(20))
+
+    assert completion.provider == "primary"
+    assert sleeps == [2.0, 2.0]
+    assert breakers["primary"].state is BreakerState.CLOSED
+    assert breakers["primary"].failures == 0
+
+
+def test_a_429_asking_for_longer_than_the_deadline_allows_counts_as_a_failure() -> None:
+    primary = ScriptedProvider("primary", LlmUnavailable("rate_limited", status=429, retry_after=60))
+    chat, _, sleeps, breakers = _chat(primary, max_attempts=3, threshold=5)
+
+    with pytest.raises(AllProvidersFailed) as failed:
+        chat.complete(PROMPT, deadline=_deadline(10))
+
+    assert sleeps == []
+    assert breakers["primary"].failures == 1
+    assert failed.value.retry_after == 60
