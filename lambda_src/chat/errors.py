@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from lambda_src.chat.dependencies import dependencies
 from lambda_src.chat.history import StoreUnavailable
+from lambda_src.chat.jobs import QueueUnavailable
 from lambda_src.chat.providers.base import DEFAULT_RETRY_AFTER_SECONDS, LlmError
 from lambda_src.chat.quotas import QuotaExceeded
 from lambda_src.chat.resilience import AllProvidersFailed
@@ -77,6 +78,16 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         return answer(
             503,
             "Conversation storage is unavailable. Please retry shortly.",
+            {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        )
+
+    @app.exception_handler(QueueUnavailable)
+    def queue_unavailable(_: QueueUnavailable) -> Response[dict[str, Any]]:
+        count("QueueErrors")
+        logger.warning("job queue unavailable")
+        return answer(
+            503,
+            "The job queue is unavailable; nothing was queued. Please retry shortly.",
             {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
         )
 

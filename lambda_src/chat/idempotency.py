@@ -43,9 +43,10 @@ def run_once(
     lambda_context: LambdaContext,
     key: dict[str, str],
 ) -> dict[str, Any]:
-    """``answer()`` once per (client, key); later calls with the same key get the stored result."""
+    """``answer()`` once per (client, route, key); later calls with the same key get the stored result.
+    ``key`` holds client, route (one key may be used on /chat and on /chat/jobs), key and body (a hash)."""
     config = IdempotencyConfig(
-        event_key_jmespath="[client, key]",
+        event_key_jmespath="[client, route, key]",
         payload_validation_jmespath="body",
         raise_on_no_idempotency_key=True,
         expires_after_seconds=ttl_seconds,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,6 +19,10 @@ from lambda_src.chat.history import SECONDS_PER_DAY, StoreUnavailable
 
 # Longer than the dead-letter queue keeps a message (14 days), so a redriven job still has its record.
 JOB_RETENTION_DAYS = 15
+
+
+class QueueUnavailable(Exception):
+    """SQS did not take the job; nothing was queued and the caller may retry."""
 
 
 class JobAlreadyAnswered(Exception):
@@ -55,6 +60,17 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+def plain(value: Any) -> Any:
+    """A record as JSON types: DynamoDB hands numbers back as Decimal, which would serialize as strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
 class JobStore:
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -76,7 +92,7 @@ class JobStore:
             item = self._table.get_item(Key=self._key(owner, job_id), ConsistentRead=True).get("Item")
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailable("job read failed") from error
-        return dict(item) if item else None
+        return plain(dict(item)) if item else None
 
     def claim(self, owner: str, job_id: str, *, now: float, lease_seconds: int) -> None:
         """queued, running with an expired lease, or failed-but-retryable (a redriven dead letter)

@@ -17,6 +17,7 @@ import os
 import re
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -29,8 +30,7 @@ from lambda_src import __version__
 from lambda_src.chat.cors import cors_config
 from lambda_src.chat.dependencies import dependencies
 from lambda_src.chat.errors import register_error_handlers
-from lambda_src.chat.history import StoreUnavailable
-from lambda_src.chat.jobs import JobMessage, JobStore, new_job_id
+from lambda_src.chat.jobs import JobMessage, JobStore, QueueUnavailable, new_job_id
 from lambda_src.chat.models import BadRequest, ChatRequest, parse_idempotency_key, parse_session_id
 from lambda_src.chat.quotas import Tier
 from lambda_src.chat.service import TurnContext, reply_to
@@ -124,42 +124,62 @@ def chat() -> Response[dict[str, Any]]:
         headers = outcome.admission.headers() if outcome.admission else {}
         return {"body": outcome.reply.model_dump(), "headers": headers}
 
-    if idempotency_key is None:
-        answer = turn()
-    else:
-        from lambda_src.chat.idempotency import run_once  # only requests with the header need it
-
-        body_hash = hashlib.sha256((body or "").encode()).hexdigest()
-        answer = run_once(
-            turn,
-            table_name=settings.table_name,
-            ttl_seconds=settings.idempotency_ttl_seconds,
-            lambda_context=app.lambda_context,
-            key={"client": owner, "key": idempotency_key, "body": body_hash},
-        )
+    answer = _once(turn, owner=owner, route="/chat", key=idempotency_key, body=body)
     return _json(200, answer["body"], answer["headers"])
+
+
+def _once(
+    answer: Callable[[], dict[str, Any]], *, owner: str, route: str, key: str | None, body: str | None
+) -> dict[str, Any]:
+    """``answer()``, or with an Idempotency-Key the first answer to that key (per client and route)."""
+    if key is None:
+        return answer()
+    from lambda_src.chat.idempotency import run_once  # only requests with the header need it
+
+    settings = dependencies().settings
+    return run_once(
+        answer,
+        table_name=settings.table_name,
+        ttl_seconds=settings.idempotency_ttl_seconds,
+        lambda_context=app.lambda_context,
+        key={
+            "client": owner,
+            "route": route,
+            "key": key,
+            "body": hashlib.sha256((body or "").encode()).hexdigest(),
+        },
+    )
 
 
 @app.post("/chat/jobs")
 def enqueue_job() -> Response[dict[str, Any]]:
-    """Answer later: 202 with a job id; GET /chat/jobs/{jobId} tells the status and, once done, the reply."""
+    """Answer later: 202 with a job id; GET /chat/jobs/{jobId} tells the status and, once done, the reply.
+    With an Idempotency-Key, the same key (and body) gives the same job, queued once."""
     deps = dependencies()
-    request = ChatRequest.parse(app.current_event.body, max_message_chars=deps.settings.max_message_chars)
+    body = app.current_event.body
+    request = ChatRequest.parse(body, max_message_chars=deps.settings.max_message_chars)
     owner = _client()
-    job = JobMessage(job_id=new_job_id(), owner=owner, session_id=request.sessionId, message=request.message)
-    jobs = JobStore(deps.table)
-    jobs.create(owner, job.job_id, now=time.time())
-    try:
-        _sqs().send_message(QueueUrl=deps.settings.jobs_queue_url, MessageBody=job.to_json())
-    except (ClientError, BotoCoreError):
-        jobs.finish(owner, job.job_id, status="failed", result={"error": "the job could not be queued"})
-        raise StoreUnavailable("enqueue failed") from None
-    count("JobsQueued")
-    return _json(
-        202,
-        {"jobId": job.job_id, "status": "queued"},
-        {"Location": f"/api/chat/jobs/{job.job_id}"},
-    )
+    idempotency_key = parse_idempotency_key(app.current_event.headers)
+
+    def queue() -> dict[str, Any]:
+        job = JobMessage(
+            job_id=new_job_id(), owner=owner, session_id=request.sessionId, message=request.message
+        )
+        jobs = JobStore(deps.table)
+        jobs.create(owner, job.job_id, now=time.time())
+        try:
+            _sqs().send_message(QueueUrl=deps.settings.jobs_queue_url, MessageBody=job.to_json())
+        except (ClientError, BotoCoreError):
+            jobs.finish(owner, job.job_id, status="failed", result={"error": "the job could not be queued"})
+            raise QueueUnavailable from None
+        count("JobsQueued")
+        return {
+            "body": {"jobId": job.job_id, "status": "queued"},
+            "headers": {"Location": f"/api/chat/jobs/{job.job_id}"},
+        }
+
+    answer = _once(queue, owner=owner, route="/chat/jobs", key=idempotency_key, body=body)
+    return _json(202, answer["body"], answer["headers"])
 
 
 @app.get("/chat/jobs/<jobId>")

@@ -173,3 +173,47 @@ def test_queued_turns_count_in_the_token_metrics(
     out = capsys.readouterr().out
     assert '"InputTokens"' in out
     assert '"ChatTurns"' in out
+
+
+def test_a_finished_job_reports_usage_as_integers(chat_env: ChatEnv) -> None:
+    job_id = _enqueue()
+    _work(_receive())
+    usage = _status(job_id).body["usage"]
+    assert set(usage) == {"inputTokens", "outputTokens", "totalTokens"}
+    assert all(type(value) is int for value in usage.values()), usage
+
+
+def _enqueue_with_key(key: str, body: dict[str, Any] = BODY) -> Any:
+    return invoke(rest_event("POST", "/chat/jobs", body=body, headers={"Idempotency-Key": key}))
+
+
+def test_the_same_idempotency_key_gives_the_same_job_and_one_model_call(chat_env: ChatEnv) -> None:
+    first = _enqueue_with_key("job-key-1")
+    again = _enqueue_with_key("job-key-1")
+
+    assert first.status == again.status == 202
+    assert again.body == first.body
+    assert len(_receive()) == 1  # one message, so one model call
+    _work(_receive())
+    assert len(chat_env.fake_llm.requests) == 1
+
+
+def test_a_job_idempotency_key_is_validated_and_bound_to_its_body(chat_env: ChatEnv) -> None:
+    assert _enqueue_with_key("has spaces").status == 400
+    assert _enqueue_with_key("job-key-2").status == 202
+    other = {**BODY, "message": "Something else entirely."}
+    assert _enqueue_with_key("job-key-2", other).status == 422
+
+
+def test_a_failed_enqueue_says_the_queue_is_unavailable(
+    chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOBS_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/no-such-queue")
+    from lambda_src.chat.dependencies import dependencies
+
+    dependencies.cache_clear()
+    answer = invoke(rest_event("POST", "/chat/jobs", body=BODY))
+    assert answer.status == 503
+    assert "queue" in answer.body["message"].lower()
+    assert "storage" not in answer.body["message"].lower()
+    assert answer.headers["Retry-After"]
