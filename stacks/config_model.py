@@ -219,8 +219,9 @@ class StageConfig:
                     f"{self.name}: the edge's {what} limit must allow the fastest tier ({fastest} req/s = "
                     f"{fastest * 300:.0f} per 5 minutes); the usage plans do the fine limiting"
                 )
-        # JSON may spend up to 6 bytes on one character (\uXXXX); the rest of the body is small.
-        if self.edge.max_chat_body_bytes < self.max_message_chars * 6 + 512:
+        # JSON may spend up to 12 bytes on one character (an emoji escaped as \uXXXX\uXXXX); the rest of
+        # the body is small.
+        if self.edge.max_chat_body_bytes < self.max_message_chars * 12 + 512:
             raise ValueError(
                 f"{self.name}: edge.max_chat_body_bytes cannot carry a message of max_message_chars"
             )

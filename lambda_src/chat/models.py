@@ -10,20 +10,45 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"
-_KEPT_CONTROL_CHARACTERS = {"\n", "\t"}
-_CARRIAGE_RETURNS = re.compile(r"\r\n?")
+
+
+def _unsafe_characters() -> re.Pattern[str]:
+    """What is removed from a user's text, and nothing else (README, "Text as sent"):
+    - C0 and C1 control characters, except tab, line feed and carriage return;
+    - bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which make text
+      display in another order than it is stored and read;
+    - surrogates and noncharacters, which are not text.
+    Joiners (ZWJ, ZWNJ), variation selectors, tag characters and line endings are kept: emoji sequences,
+    flags and scripts such as Persian or Hindi need them."""
+    ranges = [
+        ("\x00", "\x08"),
+        ("\x0b", "\x0c"),
+        ("\x0e", "\x1f"),
+        ("\x7f", "\x9f"),
+        ("\u202a", "\u202e"),
+        ("\u2066", "\u2069"),
+        ("\ud800", "\udfff"),
+        ("\ufdd0", "\ufdef"),
+    ]
+    ranges += [(chr(plane * 0x10000 + 0xFFFE), chr(plane * 0x10000 + 0xFFFF)) for plane in range(17)]
+    return re.compile("[" + "".join(f"{re.escape(a)}-{re.escape(b)}" for a, b in ranges) + "]")
+
+
+_UNSAFE = _unsafe_characters()
+# Characters that show nothing on their own: a message of only these has no visible text.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Mn", "Me", "Zs", "Zl", "Zp"})
 
 
 class BadRequest(ValueError):
     """The caller sent something we will not process; the message says which field and why."""
 
 
-def strip_control_characters(text: str) -> str:
-    """Drop control and format characters (NUL, escape sequences, bidi overrides) but keep lines."""
-    text = _CARRIAGE_RETURNS.sub("\n", text)
-    return "".join(
-        ch for ch in text if ch in _KEPT_CONTROL_CHARACTERS or unicodedata.category(ch) not in ("Cc", "Cf")
-    )
+def strip_unsafe_characters(text: str) -> str:
+    return _UNSAFE.sub("", text)
+
+
+def has_visible_text(text: str) -> bool:
+    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES for ch in text)
 
 
 class ChatRequest(BaseModel):
@@ -35,9 +60,10 @@ class ChatRequest(BaseModel):
     @field_validator("message")
     @classmethod
     def _clean_message(cls, value: str, info: ValidationInfo) -> str:
-        cleaned = strip_control_characters(value)
-        if not cleaned.strip():
+        cleaned = strip_unsafe_characters(value)
+        if not has_visible_text(cleaned):
             raise ValueError("must contain visible text")
+        # Counted on what is stored, in code points (an emoji is one, however many UTF-16 units).
         limit = (info.context or {}).get("max_message_chars", 1000)
         if len(cleaned) > limit:
             raise ValueError(f"must be at most {limit} characters")

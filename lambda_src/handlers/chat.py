@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 import time
@@ -75,12 +76,16 @@ def _client() -> str:
     return owner
 
 
-def _json(
-    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> Response[dict[str, Any]]:
+def _json(status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None) -> Response[Any]:
+    """A JSON answer; a str body is sent as it is (an idempotent replay must be byte-identical)."""
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
     )
+
+
+def _serialized(body: dict[str, Any]) -> str:
+    """As the resolver serializes a dict body (compact, ASCII): replays return this very text."""
+    return json.dumps(body, separators=(",", ":"))
 
 
 @app.get("/health")
@@ -122,7 +127,7 @@ def chat() -> Response[dict[str, Any]]:
         )
         record_turn(outcome, request.sessionId, len(request.message))
         headers = outcome.admission.headers() if outcome.admission else {}
-        return {"body": outcome.reply.model_dump(), "headers": headers}
+        return {"body": _serialized(outcome.reply.model_dump()), "headers": headers}
 
     answer = _once(turn, owner=owner, route="/chat", key=idempotency_key, body=body)
     return _json(200, answer["body"], answer["headers"])
@@ -174,7 +179,7 @@ def enqueue_job() -> Response[dict[str, Any]]:
             raise QueueUnavailable from None
         count("JobsQueued")
         return {
-            "body": {"jobId": job.job_id, "status": "queued"},
+            "body": _serialized({"jobId": job.job_id, "status": "queued"}),
             "headers": {"Location": f"/api/chat/jobs/{job.job_id}"},
         }
 

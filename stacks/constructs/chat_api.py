@@ -59,8 +59,10 @@ def chat_request_schema(max_message_chars: int) -> apigw.JsonSchema:
         additional_properties=False,
         properties={
             "sessionId": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, pattern=SESSION_ID_PATTERN),
+            # A first line only: the gateway may count UTF-16 units, in which an emoji is two, so it allows
+            # twice the limit; the handler enforces the exact limit in code points on what it stores.
             "message": apigw.JsonSchema(
-                type=apigw.JsonSchemaType.STRING, min_length=1, max_length=max_message_chars
+                type=apigw.JsonSchemaType.STRING, min_length=1, max_length=2 * max_message_chars
             ),
         },
     )

@@ -73,10 +73,12 @@ def test_chat_model_bounds_the_message_and_the_session_id(stage: SynthesizedStag
     schema = model["Properties"]["Schema"]
     assert schema["required"] == ["sessionId", "message"]
     assert schema["additionalProperties"] is False
+    # The gateway may count UTF-16 units (an emoji is two): it allows twice the limit, and the handler
+    # enforces the exact limit in code points, on what it stores.
     assert schema["properties"]["message"] == {
         "type": "string",
         "minLength": 1,
-        "maxLength": stage.config.max_message_chars,
+        "maxLength": 2 * stage.config.max_message_chars,
     }
     assert schema["properties"]["sessionId"]["pattern"] == "^[A-Za-z0-9_-]{8,128}$"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -92,3 +93,11 @@ def test_a_stage_whose_sign_up_allow_list_is_the_placeholder_cannot_be_deployed(
         STAGES["staging"], sign_up=SignUp(mode="email_domains", email_domains=("acme.test",))
     )
     assert real.deployable_problems == []
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_the_longest_message_fits_the_edge_body_limit_however_it_is_escaped(name: str) -> None:
+    config = STAGES[name]
+    body = json.dumps({"sessionId": "s" * 128, "message": "\U0001f600" * config.max_message_chars})
+    assert "\\ud83d" in body  # escaped as a surrogate pair: 12 bytes for one character
+    assert len(body.encode()) <= config.edge.max_chat_body_bytes

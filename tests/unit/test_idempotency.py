@@ -54,3 +54,24 @@ def test_a_malformed_key_is_a_400(chat_env: ChatEnv) -> None:
     assert answer.status == 400
     assert "Idempotency-Key" in answer.body["message"]
     assert chat_env.fake_llm.requests == []
+
+
+def _raw(event: dict) -> tuple[int, str, dict]:
+    from lambda_src.handlers import chat as handler
+    from tests.unit.conftest import LambdaContext
+
+    response = handler.handler(event, LambdaContext())
+    headers = {**(response.get("headers") or {}), **(response.get("multiValueHeaders") or {})}
+    return response["statusCode"], response["body"], headers
+
+
+def test_a_replay_is_byte_identical_to_the_first_answer(chat_env: ChatEnv) -> None:
+    chat_env.fake_llm.answer(reply="Ünïcode «quotes», emoji 👨‍👩‍👧 and 4.0 as a number")
+    event = rest_event("POST", "/chat", body=BODY, headers={"Idempotency-Key": "key-bytes"})
+    first = _raw(event)
+    replay = _raw(event)
+    assert first[0] == replay[0] == 200
+    assert replay[1] == first[1]
+    assert {k: v for k, v in replay[2].items() if k.startswith("X-Quota")} == {
+        k: v for k, v in first[2].items() if k.startswith("X-Quota")
+    }
