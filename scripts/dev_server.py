@@ -33,7 +33,9 @@ _CONVERSATION = re.compile(r"^/conversations/([^/]+)$")
 
 
 def security_headers() -> dict[str, str]:
-    from stacks.web_stack import CONTENT_SECURITY_POLICY  # the policy CloudFront sends, verbatim
+    from stacks.constructs.response_headers import (
+        CONTENT_SECURITY_POLICY,  # the policy CloudFront sends, verbatim
+    )
 
     return {
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,

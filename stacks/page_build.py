@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from stacks.fingerprint import tree_fingerprint
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SOURCE = REPO_ROOT / "web" / "src"
 DEFAULT_OUT = REPO_ROOT / "build" / "web"
@@ -49,11 +51,7 @@ def built_site(source: Path = SOURCE) -> Path:
     Synth calls this: concurrent synths (tests, CI) never delete each other's files, and a rebuilt
     tree only appears whole (built aside, then renamed into place).
     """
-    digest = hashlib.sha256()
-    for file in sorted(source.rglob("*")):
-        if file.is_file():
-            digest.update(file.relative_to(source).as_posix().encode() + b"\0" + file.read_bytes())
-    target = Path(tempfile.gettempdir()) / f"chatbot-web-{digest.hexdigest()[:20]}"
+    target = Path(tempfile.gettempdir()) / f"chatbot-web-{tree_fingerprint(source)[:20]}"
     if not target.exists():
         staging = Path(tempfile.mkdtemp(prefix="chatbot-web-build-"))
         build_site(source, staging / "site")

@@ -18,10 +18,13 @@ def metrics_namespace(config: StageConfig) -> str:
     return f"Chatbot/{config.name}"
 
 
-def chat_environment(config: StageConfig, *, table_name: str, secret_arn: str | None) -> dict[str, str]:
+def chat_environment(
+    config: StageConfig, *, table_name: str, secret_arn: str | None, build_id: str
+) -> dict[str, str]:
     llm = config.llm
     environment = {
         "STAGE": config.name,
+        "BUILD_ID": build_id,
         "TABLE_NAME": table_name,
         "LLM_PROVIDERS": json.dumps(
             [

@@ -15,7 +15,7 @@ from stacks.config import StageConfig
 from stacks.constructs.chat_alarms import ChatAlarms
 from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.chat_dashboard import ChatDashboard
-from stacks.constructs.chat_function import ChatFunction
+from stacks.constructs.chat_function import ChatFunction, build_id
 from stacks.constructs.job_queue import JobQueue
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.operations import Operations
@@ -48,6 +48,7 @@ class ServiceStack(cdk.Stack):
             config,
             table_name=table.table_name,
             secret_arn=llm_secret.secret_arn if config.llm.needs_secret else None,
+            build_id=build_id(),
         )
         chat = ChatFunction(
             self,

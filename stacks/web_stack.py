@@ -20,25 +20,12 @@ from stacks.config import StageConfig
 from stacks.constructs.chat_page import ChatPage
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.regional_waf import ORIGIN_VERIFY_HEADER
+from stacks.constructs.response_headers import ResponseHeaders
 from stacks.constructs.user_directory import UserDirectory
 from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules, skip_checkov
 
-# The page talks only to its own origin (and to the Cognito sign-in domain for the token exchange);
-# nothing inline, no third-party script, style or frame.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-
-
 # How long an overwritten or deleted access log stays recoverable.
 NONCURRENT_LOG_DAYS = 30
-
-
-def content_security_policy(sign_in_url: str | None = None) -> str:
-    if sign_in_url is None:
-        return CONTENT_SECURITY_POLICY
-    return CONTENT_SECURITY_POLICY.replace("connect-src 'self'", f"connect-src 'self' {sign_in_url}")
 
 
 class WebStack(cdk.Stack):
@@ -125,30 +112,8 @@ class WebStack(cdk.Stack):
             "(stacks/page_build.py) and uploads again; a replica would hold nothing that cannot be rebuilt.",
         )
 
-        headers = cloudfront.ResponseHeadersPolicy(
-            self,
-            "SecurityHeaders",
-            comment=f"Chatbot {config.name}: HSTS, CSP, nosniff, frame and referrer policy",
-            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
-                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=cdk.Duration.days(730),
-                    include_subdomains=True,
-                    preload=True,
-                    override=True,
-                ),
-                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=content_security_policy(users.domain_url if users else None),
-                    override=True,
-                ),
-                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
-                frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
-                ),
-                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
-                    override=True,
-                ),
-            ),
+        headers = ResponseHeaders(
+            self, "Headers", config=config, sign_in_url=users.domain_url if users else None
         )
         # CloudFront forwards Authorization only if it is part of the cache key; with every TTL at 0
         # nothing is cached, and the key headers are what lets both credentials reach the API.
@@ -182,7 +147,7 @@ class WebStack(cdk.Stack):
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.site_bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-                response_headers_policy=headers,
+                response_headers_policy=headers.page,
             ),
             additional_behaviors={
                 "/api/*": cloudfront.BehaviorOptions(
@@ -193,7 +158,7 @@ class WebStack(cdk.Stack):
                     allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                     cache_policy=api_cache,
                     origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-                    response_headers_policy=headers,
+                    response_headers_policy=headers.api,
                 )
             },
             web_acl_id=web_acl_arn,

@@ -71,8 +71,9 @@ def record_event(event: str, **fields: object) -> None:
         logger.warning(event, extra={k: str(v) for k, v in fields.items()})
 
 
-def record_turn(outcome: TurnOutcome, session_id: str, message_chars: int) -> None:
-    """The figures of one answered turn, synchronous or queued: metrics and one log line, no text."""
+def record_turn(outcome: TurnOutcome, *, client: str, session_id: str, message_chars: int) -> None:
+    """The figures of one answered turn, synchronous or queued: metrics and one log line, no text.
+    ``client`` is the API key's id or user-<sub>, never a key value."""
     usage = outcome.completion.usage
     count("ChatTurns")
     count("CacheHit" if outcome.cache_hit else "CacheMiss")
@@ -85,6 +86,7 @@ def record_turn(outcome: TurnOutcome, session_id: str, message_chars: int) -> No
     logger.info(
         "chat turn answered",
         extra={
+            "client": client,
             "session_id": session_id,
             "message_chars": message_chars,
             "reply_chars": len(outcome.reply.reply),

@@ -90,7 +90,9 @@ def _serialized(body: dict[str, Any]) -> str:
 
 @app.get("/health")
 def health() -> dict[str, str]:
-    return {"status": "ok", "version": __version__, "stage": os.environ.get("STAGE", "unknown")}
+    # BUILD_ID (set by the stack) is the release and a hash of the deployed code.
+    version = os.environ.get("BUILD_ID") or f"{__version__}+unknown"
+    return {"status": "ok", "version": version, "stage": os.environ.get("STAGE", "unknown")}
 
 
 @app.post("/chat")
@@ -125,7 +127,7 @@ def chat() -> Response[dict[str, Any]]:
             quotas=deps.quotas,
             cache=deps.cache,
         )
-        record_turn(outcome, request.sessionId, len(request.message))
+        record_turn(outcome, client=owner, session_id=request.sessionId, message_chars=len(request.message))
         headers = outcome.admission.headers() if outcome.admission else {}
         return {"body": _serialized(outcome.reply.model_dump()), "headers": headers}
 

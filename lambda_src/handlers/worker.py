@@ -31,15 +31,28 @@ _context: dict[str, LambdaContext] = {}
 
 
 def answer_job(record: SQSRecord) -> None:
+    try:
+        job = JobMessage.from_json(record.body)  # a malformed message fails until it reaches the DLQ
+    except (ValueError, KeyError, TypeError):
+        logger.warning("job message unreadable", extra={"message_id": record.message_id})
+        raise
+    logger.append_keys(job_id=job.job_id, client=job.owner)
+    try:
+        _answer(job, record)
+    finally:
+        logger.remove_keys(["job_id", "client"])
+
+
+def _answer(job: JobMessage, record: SQSRecord) -> None:
     deps = dependencies()
     settings = deps.settings
-    job = JobMessage.from_json(record.body)  # a malformed message fails until it reaches the DLQ
     jobs = JobStore(deps.table)
     context = _context["current"]
     lease = int(context.get_remaining_time_in_millis() / 1000) + LEASE_MARGIN_SECONDS
     try:
         jobs.claim(job.owner, job.job_id, now=time.time(), lease_seconds=lease)
     except JobAlreadyAnswered:
+        logger.info("job already answered: a repeated delivery")
         count("JobDuplicateDeliveries")
         return
     try:
@@ -76,6 +89,7 @@ def answer_job(record: SQSRecord) -> None:
             LlmBadResponse: "the assistant could not produce a reply",
         }[type(error)]
         jobs.finish(job.owner, job.job_id, status="failed", result={"error": reason})
+        logger.warning("job failed", extra={"reason": reason})
         count("JobsFailed")
         return
     except Exception:
@@ -89,14 +103,20 @@ def answer_job(record: SQSRecord) -> None:
                 result={"error": "the assistant is unavailable; the job may be retried later"},
                 retryable=True,
             )
+            logger.warning("job failed on its last delivery; its message goes to the dead-letter queue")
             count("JobsDeadLettered")
         else:
             jobs.release(job.owner, job.job_id)  # back on the queue after its visibility timeout
+            logger.warning(
+                "job failed; it will be retried",
+                extra={"receives": record.attributes.approximate_receive_count},
+            )
             count("JobsRetried")
         raise
     jobs.finish(job.owner, job.job_id, status="done", result=outcome.reply.model_dump())
+    logger.info("job answered")
     count("JobsAnswered")
-    record_turn(outcome, job.session_id, len(job.message))
+    record_turn(outcome, client=job.owner, session_id=job.session_id, message_chars=len(job.message))
 
 
 @logger.inject_lambda_context

@@ -11,8 +11,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from lambda_src import __version__
 from stacks.config import StageConfig
 from stacks.constructs.log_encryption import LogKey
+from stacks.fingerprint import tree_fingerprint
 from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules, skip_checkov
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +23,16 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # Only the importable runtime package goes into the asset; boto3 comes with the Lambda runtime and
 # Powertools (with pydantic and the X-Ray SDK) with its layer.
 ASSET_EXCLUDES = ["*", ".*", "!lambda_src", "!lambda_src/**", "**/__pycache__", "**/*.pyc"]
+
+
+def code_fingerprint(root: Path = REPO_ROOT / "lambda_src") -> str:
+    """A hash of the function code (what the asset holds): /health reports it as part of the build id."""
+    return tree_fingerprint(root)
+
+
+def build_id() -> str:
+    """The release and the code it runs: changes with every change to the deployed code, and only then."""
+    return f"{__version__}+{code_fingerprint()[:12]}"
 
 
 def powertools_layer_parameter(version: str) -> str:

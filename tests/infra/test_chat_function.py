@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+from typing import Any
 
 import pytest
 from aws_cdk import aws_lambda as lambda_
@@ -82,7 +83,8 @@ def test_environment_matches_what_the_handler_reads(stage: SynthesizedStage) -> 
     powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
     if not stage.config.xray_sdk_subsegments:
         powertools.add("POWERTOOLS_TRACE_DISABLED")
-    assert set(variables) - handler_settings == powertools
+    # BUILD_ID is read by /health alone, from the environment
+    assert set(variables) - handler_settings == powertools | {"BUILD_ID"}
 
 
 def test_environment_holds_references_not_secrets(stage: SynthesizedStage) -> None:
@@ -167,3 +169,25 @@ def test_the_data_key_is_usable_only_through_dynamodb_and_secrets_manager(
     for other in kms:
         if other is not statement:
             assert "JobsKey" in json.dumps(other["Resource"]), other
+
+
+def test_the_functions_know_the_build_they_run(stage: SynthesizedStage) -> None:
+    from lambda_src import __version__
+    from stacks.constructs.chat_function import code_fingerprint
+
+    for handler in (CHAT_HANDLER, WORKER_HANDLER):
+        variables = function_with_handler(stage.service, handler)[1]["Properties"]["Environment"]["Variables"]
+        assert variables["BUILD_ID"] == f"{__version__}+{code_fingerprint()[:12]}"
+
+
+def test_the_build_id_changes_with_the_code(tmp_path: Any) -> None:
+    import shutil
+
+    from stacks.constructs.chat_function import code_fingerprint
+
+    copy = tmp_path / "lambda_src"
+    shutil.copytree(REPO_ROOT / "lambda_src", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = code_fingerprint(copy)
+    assert before == code_fingerprint(REPO_ROOT / "lambda_src")  # the same code, the same id
+    (copy / "handlers" / "chat.py").write_text((copy / "handlers" / "chat.py").read_text() + "\n# changed\n")
+    assert code_fingerprint(copy) != before

@@ -54,3 +54,32 @@ def test_configured_origins_get_an_api_gateway_preflight_on_every_route() -> Non
     _, function = function_with_handler(service, CHAT_HANDLER)
     variables = function["Properties"]["Environment"]["Variables"]
     assert json.loads(variables["CORS_ALLOWED_ORIGINS"]) == ["https://app.example.com"]
+
+
+def _api_behaviour_policy(web: Template) -> dict:
+    (distribution,) = web.find_resources("AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    (api,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
+    policy_id = api["ResponseHeadersPolicyId"]["Ref"]
+    return dict(web.to_json()["Resources"][policy_id]["Properties"]["ResponseHeadersPolicyConfig"])
+
+
+def test_every_api_answer_carries_cors_headers_for_listed_origins_gateway_errors_included() -> None:
+    """API Gateway's own 400/403/429/5XX never reach the handler; CloudFront adds the headers for them,
+    only when the request's Origin is one of the listed ones, and leaves the handler's own alone."""
+    origins = ("https://app.example.com", "https://admin.example.com")
+    config = dataclasses.replace(STAGES["prod"], cors_allowed_origins=origins)
+    app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
+    web = Template.from_stack(build_stages(app, [config])["prod"].web)
+
+    cors = _api_behaviour_policy(web)["CorsConfig"]
+
+    assert cors["AccessControlAllowOrigins"]["Items"] == list(origins)
+    assert cors["OriginOverride"] is False
+    assert cors["AccessControlAllowCredentials"] is False
+    assert {"Retry-After", "X-Quota-Tokens-Remaining"} <= set(cors["AccessControlExposeHeaders"]["Items"])
+    assert "x-api-key" in cors["AccessControlAllowHeaders"]["Items"]
+
+
+def test_without_listed_origins_the_api_answers_carry_no_cors_headers(stage: SynthesizedStage) -> None:
+    assert "CorsConfig" not in _api_behaviour_policy(stage.web)

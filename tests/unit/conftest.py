@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,25 @@ def fake_llm_server() -> Iterator[FakeLlm]:
 def fake_llm(fake_llm_server: FakeLlm) -> FakeLlm:
     fake_llm_server.reset()
     return fake_llm_server
+
+
+@pytest.fixture
+def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The handlers' JSON log lines, parsed. Powertools binds its handler to the stdout of import time,
+    which pytest's capsys never sees: the handler's stream is pointed at a buffer instead."""
+    import io
+    import logging
+
+    from lambda_src.handlers import chat, worker  # noqa: F401 - their loggers register the handler
+
+    handler = logging.getLogger(os.environ["POWERTOOLS_SERVICE_NAME"]).handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
+    finally:
+        handler.setStream(previous)
 
 
 @dataclass

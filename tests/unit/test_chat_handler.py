@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -118,8 +120,22 @@ def test_health_reports_the_deployed_version(chat_env: ChatEnv) -> None:
 
     answer = invoke(rest_event("GET", "/health"))
     assert answer.status == 200
-    assert answer.body == {"status": "ok", "version": __version__, "stage": "test"}
+    assert answer.body == {"status": "ok", "version": f"{__version__}+unknown", "stage": "test"}
 
 
 def test_unknown_routes_answer_404(chat_env: ChatEnv) -> None:
     assert invoke(rest_event("GET", "/nope")).status == 404
+
+
+def test_health_reports_the_build_it_runs(chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUILD_ID", "0.1.0+3f2a9c1d0b7e")
+    answer = invoke(rest_event("GET", "/health"))
+    assert answer.body["version"] == "0.1.0+3f2a9c1d0b7e"
+
+
+def test_the_turn_log_line_names_the_client_by_id(
+    chat_env: ChatEnv, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    assert chat(SESSION, "hello").status == 200
+    (line,) = [x for x in log_lines() if x["message"] == "chat turn answered"]
+    assert line["client"] == "apikeyid-client-a"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -217,3 +218,16 @@ def test_a_failed_enqueue_says_the_queue_is_unavailable(
     assert "queue" in answer.body["message"].lower()
     assert "storage" not in answer.body["message"].lower()
     assert answer.headers["Retry-After"]
+
+
+def test_the_worker_names_the_job_in_its_logs_and_warns_of_a_failed_one(
+    chat_env: ChatEnv, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    chat_env.fake_llm.answer(mode="status", status=400)
+    job_id = _enqueue()
+    _work(_receive())
+    lines = log_lines()
+    (failed,) = [x for x in lines if x["message"] == "job failed"]
+    assert failed["level"] == "WARNING"
+    assert failed["job_id"] == job_id
+    assert failed["reason"] == "the assistant could not produce a reply"
