@@ -75,15 +75,9 @@ def start_backend(*, llm_url: str | None, llm_model: str, session_requests: int,
     from moto import mock_aws
 
     mock_aws().start()
-    table = boto3.resource("dynamodb").create_table(
-        TableName="chatbot-dev",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    from scripts.local_aws import create_conversation_table
+
+    table = create_conversation_table(boto3.resource("dynamodb"), "chatbot-dev")
     llm_key = os.environ.get("DEV_LLM_API_KEY", "dev-llm-key")
     secret = boto3.client("secretsmanager").create_secret(Name="dev-llm-key", SecretString=llm_key)
     if llm_url is None:

@@ -1,6 +1,6 @@
 """Print the chat handler's import time beside `import boto3` (same run, fresh interpreters), and the
-per-turn overhead of the handler with stubbed AWS and LLM. A benchmark: it prints figures, it does
-not pass or fail.
+per-turn overhead of the handler with stubbed AWS and LLM, and the AWS calls each kind of turn makes
+(counted on moto). A benchmark: it prints figures, it does not pass or fail.
 
     python -m scripts.measure_cold_start [--runs 7] [--turns 300]
 """
@@ -54,15 +54,17 @@ def import_times(cases: Sequence[tuple[str, str, dict[str, str]]], *, runs: int)
 
 
 def per_turn_overhead(turns: int) -> list[float]:
-    """Handler time per POST /chat with in-memory collaborators: routing, validation, quotas and
-    history calls, metrics, logging and serialization; no network, no AWS, an instant model."""
+    """Handler time per POST /chat with in-memory collaborators: routing, validation, building the
+    session store's reads and transactions, metrics, logging and serialization; no network, no AWS, an
+    instant model."""
     os.environ.update(
         {**LAMBDA_LIKE_ENV, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
     )
     from lambda_src.chat import dependencies as deps_module
+    from lambda_src.chat.history import ConversationHistory
     from lambda_src.chat.models import Message, Usage
     from lambda_src.chat.providers.base import Completion
-    from lambda_src.chat.quotas import Admission
+    from lambda_src.chat.session_store import SessionStore
     from lambda_src.chat.settings import Settings
     from lambda_src.handlers import chat as handler_module
 
@@ -74,26 +76,27 @@ def per_turn_overhead(turns: int) -> list[float]:
                 text="ok", usage=Usage(inputTokens=5, outputTokens=1, totalTokens=6), model="stub-model"
             )
 
-    class History:
-        def recent(self, owner: str, session_id: str, *, turns: int, now: float) -> list[Message]:
-            return [Message(role="user", content="earlier"), Message(role="assistant", content="reply")]
+    class Client:
+        """DynamoDB answering at once: a session with two earlier messages, every transaction applied."""
 
-        def append(self, *args: Any, **kwargs: Any) -> None:
-            return None
+        def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+            (keys,) = (request["Keys"] for request in RequestItems.values())
+            state = next(key for key in keys if key["sk"] == "STATE")
+            now_ms = int(time.time() * 1000)
+            recent = [
+                {"role": "user", "content": "earlier", "at": now_ms},
+                {"role": "assistant", "content": "reply", "at": now_ms},
+            ]
+            return {"Responses": {"t": [{**state, "recent": recent, "gen": 0, "ver": 1}]}}
 
-    class Quotas:
-        def admit(self, client: str, session_id: str, tier: Any, *, tokens: int) -> Admission:
-            return Admission(client, "2026-01-01", session_id, tokens, 10_000, 10)
+        def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+            return {}
 
-        def settle(self, admission: Admission, used: int, *, daily_tokens: int) -> Admission:
-            return admission
+    class Table:
+        name = "t"
 
-        def release(self, admission: Admission) -> None:
-            return None
-
-    class Tiers:
-        def tier_of(self, client: str) -> None:
-            return None
+        class meta:  # noqa: N801 - boto3's shape
+            client = Client()
 
     settings = Settings.model_validate(
         {
@@ -110,14 +113,13 @@ def per_turn_overhead(turns: int) -> list[float]:
             "transcript_retention_days": 7,
         }
     )
+    table = Table()
     stub = deps_module.Dependencies(
         settings=settings,
-        table=None,
-        history=History(),  # type: ignore[arg-type]
+        table=table,
+        history=ConversationHistory(table, clock=time.time),
+        store=SessionStore(table, retention_days=7, history_turns=10, clock=time.time),
         llm=Model(),
-        quotas=Quotas(),  # type: ignore[arg-type]
-        tiers=Tiers(),  # type: ignore[arg-type]
-        cache=None,
     )
     handler_module.dependencies = lambda: stub  # type: ignore[assignment]
 
@@ -193,6 +195,16 @@ def main() -> None:
         f"per-turn handler overhead, stubbed AWS and LLM, first turn {durations[0]:.1f} ms, then {len(warm)}:"
     )
     print(f"  mean {statistics.mean(warm):.2f} ms   p50 {warm[len(warm) // 2]:.2f} ms   p99 {p99:.2f} ms")
+    print()
+    # In its own interpreter: this one's handler now runs on the stubs above.
+    counts = subprocess.run(
+        [sys.executable, "-m", "scripts.count_aws_calls"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
+    print(counts.stdout, end="")
 
 
 if __name__ == "__main__":

@@ -11,14 +11,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from lambda_src.chat import keys
 from stacks.config import StageConfig
 from stacks.constructs.chat_function import ChatFunction
 from stacks.nag import acknowledge
 
-# What the handlers do with the table: read and append turns, erase a session (BatchWriteItem),
-# count quotas and update jobs (UpdateItem), cache answers, keep idempotency and job records.
+# What the handlers do with the table: read a session's state, quotas and cache in one BatchGetItem,
+# admit and finish a turn in one TransactWriteItems each (its Put, Update, Delete and ConditionCheck
+# entries need those actions), list sessions (Query on the sessions index), erase a session
+# (BatchWriteItem), update jobs, keep idempotency records.
 CHAT_TABLE_ACTIONS = (
+    "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -41,7 +46,13 @@ class RuntimeAccess:
     def grant(self, target: ChatFunction) -> None:
         function = target.function
         region = cdk.Stack.of(function).region
-        self.table.grant(function, *CHAT_TABLE_ACTIONS)
+        # The table and its sessions index by name: table.grant() would allow every index (/index/*).
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(CHAT_TABLE_ACTIONS),
+                resources=[self.table.table_arn, f"{self.table.table_arn}/index/{keys.SESSIONS_INDEX}"],
+            )
+        )
         # Hand-written where the grants fall short: the data key only through the services that use it
         # (grant_encrypt_decrypt has no conditions; the job queues have a key of their own), and the
         # secret without llm_secret.grant_read(), which would write this role into the data stack's key

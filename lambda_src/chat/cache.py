@@ -2,7 +2,8 @@
 
 The key is a hash of the normalized question, provider, model and system prompt, so a cached answer
 is only reused where the same model with the same instructions would be asked the same thing. The
-question itself is not stored.
+question itself is not stored. The session store reads and writes the entries within a turn's own
+calls (lambda_src/chat/session_store.py); the session that wrote an entry erases it with itself.
 """
 
 from __future__ import annotations
@@ -11,15 +12,22 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from lambda_src.chat.keys import cache_item_key
 from lambda_src.chat.models import Usage
 from lambda_src.chat.providers.base import Completion
 
 _WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    ttl_seconds: int
+    # Shared, a hit would tell one client that another asked the same first question recently; so
+    # entries are per client unless the stage chooses otherwise.
+    shared: bool = False
 
 
 def normalize(question: str) -> str:
@@ -34,39 +42,16 @@ def cache_key(
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-class ResponseCache:
-    """Best effort: a cache that cannot be read or written is a miss, never a failed turn."""
+def cache_item(key: str, completion: Completion, expires_at: int) -> dict[str, Any]:
+    return {
+        **cache_item_key(key),
+        "reply": completion.text,
+        "model": completion.model,
+        "provider": completion.provider,
+        "expiresAt": expires_at,
+    }
 
-    def __init__(
-        self, table: Any, *, ttl_seconds: int, clock: Callable[[], float], shared: bool = False
-    ) -> None:
-        self._table = table
-        self._ttl_seconds = ttl_seconds
-        self._clock = clock
-        # Shared across clients, a hit would tell one client that another asked the same first question
-        # recently; so entries are per client unless the stage chooses otherwise.
-        self.shared = shared
 
-    def get(self, key: str) -> Completion | None:
-        try:
-            item = self._table.get_item(Key={"pk": f"CACHE#{key}", "sk": "ANSWER"}).get("Item")
-        except (ClientError, BotoCoreError):
-            return None
-        if not item or int(item["expiresAt"]) <= self._clock():
-            return None
-        return Completion(text=item["reply"], usage=Usage(), model=item["model"], provider=item["provider"])
-
-    def put(self, key: str, completion: Completion) -> None:
-        try:
-            self._table.put_item(
-                Item={
-                    "pk": f"CACHE#{key}",
-                    "sk": "ANSWER",
-                    "reply": completion.text,
-                    "model": completion.model,
-                    "provider": completion.provider,
-                    "expiresAt": int(self._clock()) + self._ttl_seconds,
-                }
-            )
-        except (ClientError, BotoCoreError):
-            return
+def completion_from(item: dict[str, Any]) -> Completion:
+    """A cached answer costs no tokens."""
+    return Completion(text=item["reply"], usage=Usage(), model=item["model"], provider=item["provider"])

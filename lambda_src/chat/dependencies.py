@@ -13,11 +13,12 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambda_src.chat.cache import ResponseCache
+from lambda_src.chat.cache import CachePolicy
 from lambda_src.chat.history import ConversationHistory
 from lambda_src.chat.providers.base import ChatModel, LlmUnavailable
-from lambda_src.chat.quotas import Quotas, TierDirectory
+from lambda_src.chat.quotas import Tier
 from lambda_src.chat.resilience import CircuitBreaker, FailoverChat, RetryPolicy
+from lambda_src.chat.session_store import SessionStore
 from lambda_src.chat.settings import ProviderSettings, Settings
 from lambda_src.chat.telemetry import record_event
 
@@ -32,10 +33,13 @@ class Dependencies:
     settings: Settings
     table: Any
     history: ConversationHistory
+    store: SessionStore
     llm: ChatModel
-    quotas: Quotas
-    tiers: TierDirectory
-    cache: ResponseCache | None
+
+    def tier(self, name: str | None) -> Tier:
+        """The client's tier by the name in its profile; the stage's default tier without one."""
+        tier = self.settings.tier(name)
+        return Tier(name=tier.name, daily_tokens=tier.daily_tokens, session_requests=tier.session_requests)
 
 
 def read_api_key(secrets: parameters.SecretsProvider, secret_arn: str, provider: str) -> str:
@@ -119,7 +123,16 @@ def dependencies() -> Dependencies:
     return Dependencies(
         settings=settings,
         table=table,
-        history=ConversationHistory(table, retention_days=settings.transcript_retention_days),
+        history=ConversationHistory(table, clock=time.time),
+        store=SessionStore(
+            table,
+            retention_days=settings.transcript_retention_days,
+            history_turns=settings.history_turns,
+            clock=time.time,
+            cache=CachePolicy(ttl_seconds=settings.cache_ttl_seconds, shared=settings.cache_shared)
+            if settings.cache_ttl_seconds
+            else None,
+        ),
         llm=FailoverChat(
             providers=providers,
             breakers=breakers,
@@ -129,11 +142,4 @@ def dependencies() -> Dependencies:
             ),
             on_event=record_event,
         ),
-        quotas=Quotas(table, clock=time.time),
-        tiers=TierDirectory(table, clock=time.monotonic),
-        cache=ResponseCache(
-            table, ttl_seconds=settings.cache_ttl_seconds, clock=time.time, shared=settings.cache_shared
-        )
-        if settings.cache_ttl_seconds
-        else None,
     )

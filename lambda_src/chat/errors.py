@@ -16,12 +16,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from lambda_src.chat.dependencies import dependencies
-from lambda_src.chat.history import StoreUnavailable
+from lambda_src.chat.dynamo import StoreUnavailable
 from lambda_src.chat.jobs import QueueUnavailable
 from lambda_src.chat.providers.base import DEFAULT_RETRY_AFTER_SECONDS, LlmError
 from lambda_src.chat.quotas import QuotaExceeded
 from lambda_src.chat.resilience import AllProvidersFailed
 from lambda_src.chat.telemetry import count
+from lambda_src.chat.turns import SessionErased, TurnInProgress
 
 logger = Logger(child=True)
 STORE_RETRY_AFTER_SECONDS = 2
@@ -90,6 +91,21 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
             "The job queue is unavailable; nothing was queued. Please retry shortly.",
             {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
         )
+
+    @app.exception_handler(TurnInProgress)
+    def turn_in_progress(error: TurnInProgress) -> Response[dict[str, Any]]:
+        count("ResendsRefused")
+        return answer(
+            409,
+            "The same message is still being answered in this session. Its answer will be in "
+            "GET /conversations/{sessionId}; sending the message again once it is answered asks again.",
+            {"Retry-After": str(error.retry_after)},
+        )
+
+    @app.exception_handler(SessionErased)
+    def session_erased(_: SessionErased) -> Response[dict[str, Any]]:
+        count("TurnsDiscardedByErasure")
+        return answer(409, "This conversation was erased while the reply was being written; it was not kept.")
 
     @app.exception_handler(IdempotencyValidationError)
     def key_reused(_: IdempotencyValidationError) -> Response[dict[str, Any]]:

@@ -1,17 +1,19 @@
-"""Idempotency-Key support: a repeated POST /chat returns the first answer without asking the model.
+"""Idempotency-Key support: a repeated POST /chat or /chat/jobs returns the first answer without asking
+the model again.
 
-Powertools idempotency on the conversation table: records live under pk = IDEMPOTENCY (one partition
-of small items; chat traffic is far below a partition's write limit), expire with the table's TTL,
-and are keyed by client + Idempotency-Key, with the body's hash checked so one key cannot be reused
-for a different question.
+Powertools idempotency on the conversation table. A request's record lives in its session's partition
+(static pk = CONV#<client>#<session>), so erasing the session erases its records and a replay can never
+return an erased answer. Records are keyed by client, route and Idempotency-Key, the body's hash is
+checked (one key cannot be reused for another request), and they expire with the table's TTL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -24,14 +26,19 @@ _BOTO_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "stand
 
 
 @cache
-def _store(table_name: str) -> DynamoDBPersistenceLayer:
+def _client() -> Any:
+    return boto3.client("dynamodb", config=_BOTO_CONFIG)
+
+
+@lru_cache(maxsize=256)
+def _store(table_name: str, partition: str) -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(
         table_name=table_name,
         key_attr="pk",
         sort_key_attr="sk",
-        static_pk_value="IDEMPOTENCY",
+        static_pk_value=partition,
         expiry_attr="expiresAt",
-        boto_config=_BOTO_CONFIG,
+        boto3_client=_client(),
     )
 
 
@@ -39,12 +46,14 @@ def run_once(
     answer: Callable[[], dict[str, Any]],
     *,
     table_name: str,
+    partition: str,
     ttl_seconds: int,
     lambda_context: LambdaContext,
     key: dict[str, str],
 ) -> dict[str, Any]:
     """``answer()`` once per (client, route, key); later calls with the same key get the stored result.
-    ``key`` holds client, route (one key may be used on /chat and on /chat/jobs), key and body (a hash)."""
+    ``key`` holds client, route (one key may be used on /chat and on /chat/jobs), key and body (a hash);
+    ``partition`` is the session's, where the record is kept."""
     config = IdempotencyConfig(
         event_key_jmespath="[client, route, key]",
         payload_validation_jmespath="body",
@@ -53,7 +62,9 @@ def run_once(
     )
     config.register_lambda_context(lambda_context)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=_store(table_name), config=config)
+    @idempotent_function(
+        data_keyword_argument="request", persistence_store=_store(table_name, partition), config=config
+    )
     def chat_turn(request: dict[str, str]) -> dict[str, Any]:
         return answer()
 

@@ -1,8 +1,9 @@
 """Chat turns answered in the background: a job record in the table, the request on an SQS queue.
 
 Job items: pk = JOB#<client>#<job id>, sk = JOB, with status queued | running | done | failed, the
-reply once done, and a TTL. A worker claims a job with a conditional update before asking the model,
-so a job id is answered once even when SQS delivers its message twice.
+reply once done, and a TTL; a JOBREF#<job id> item in the session's partition lets the session's
+erasure find the job. A worker claims a job with a conditional update before asking the model, so a
+job id is answered once even when SQS delivers its message twice; an erased job is never written again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambda_src.chat.history import SECONDS_PER_DAY, StoreUnavailable
+from lambda_src.chat import keys
+from lambda_src.chat.dynamo import SECONDS_PER_DAY, StoreUnavailable
 
 # Longer than the dead-letter queue keeps a message (14 days), so a redriven job still has its record.
 JOB_RETENTION_DAYS = 15
@@ -77,13 +79,34 @@ class JobStore:
 
     @staticmethod
     def _key(owner: str, job_id: str) -> dict[str, str]:
-        return {"pk": f"JOB#{owner}#{job_id}", "sk": "JOB"}
+        return keys.job_key(owner, job_id)
 
-    def create(self, owner: str, job_id: str, *, now: float) -> None:
-        item = {**self._key(owner, job_id), "status": "queued", "createdAt": int(now)}
-        item["expiresAt"] = int(now) + JOB_RETENTION_DAYS * SECONDS_PER_DAY
+    def create(self, owner: str, job_id: str, *, session_id: str, now: float) -> None:
+        expires_at = int(now) + JOB_RETENTION_DAYS * SECONDS_PER_DAY
+        item = {
+            **self._key(owner, job_id),
+            "status": "queued",
+            "createdAt": int(now),
+            "expiresAt": expires_at,
+        }
+        reference = {
+            "pk": keys.session_partition(owner, session_id),
+            "sk": keys.JOB_REF_PREFIX + job_id,
+            "expiresAt": expires_at,
+        }
         try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self._table.name, "Item": reference}},
+                ]
+            )
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailable("job create failed") from error
 
@@ -144,10 +167,15 @@ class JobStore:
             self._table.update_item(
                 Key=self._key(owner, job_id),
                 UpdateExpression=expression,
+                # An erased job stays erased: never recreate it with a reply.
+                ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#s": "status", **({"#r": "result"} if result is not None else {})},
                 ExpressionAttributeValues=values,
             )
-        except (ClientError, BotoCoreError) as error:
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StoreUnavailable("job update failed") from error
+        except BotoCoreError as error:
             raise StoreUnavailable("job update failed") from error
 
     def release(self, owner: str, job_id: str) -> None:

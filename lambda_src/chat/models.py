@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -148,3 +149,7 @@ class ChatReply(BaseModel):
     sessionId: str  # noqa: N815
     reply: str
     usage: Usage
+
+    def to_json(self) -> str:
+        """The body as sent (compact, ASCII, as the resolver serializes): replays send these bytes."""
+        return json.dumps(self.model_dump(), separators=(",", ":"))

@@ -1,8 +1,11 @@
 """One chat turn, with its collaborators passed in so tests can hand it moto tables and fake models.
 
-validate (done by the caller) -> load history -> quota admission -> cache lookup (first turns)
--> store the user's message -> ask the model (deadline-bounded, failover) -> settle the quota
--> cache and store the reply.
+read the session (one call) -> admit: quota, the user's message, the running mark (one call)
+-> ask the model (deadline-bounded, failover), or take the cached answer
+-> finish: the reply, the settled quota, the answer for waiting resends (one call).
+
+The same message sent again while its turn runs waits for that turn's answer instead of asking the
+model twice; if the wait would outlast the request, TurnInProgress (409 with Retry-After).
 """
 
 from __future__ import annotations
@@ -10,39 +13,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from lambda_src.chat.cache import ResponseCache, cache_key
-from lambda_src.chat.history import StoreUnavailable, TurnKey
+from lambda_src.chat.cache import cache_key
+from lambda_src.chat.dynamo import StoreUnavailable
 from lambda_src.chat.models import ChatReply, ChatRequest, Message, Usage
 from lambda_src.chat.providers.base import ChatModel, Completion, LlmUnavailable
-from lambda_src.chat.quotas import Admission, Quotas, Tier, estimate_tokens
+from lambda_src.chat.quotas import Admission, Tier, estimate_tokens
+from lambda_src.chat.session_store import SessionStore
+from lambda_src.chat.turns import StateChanged, Turn, TurnInProgress
 
 logger = Logger(child=True)
 
-# Time kept back from the Lambda's remaining time for settling, caching and storing the reply and for
-# the idempotency record: a few DynamoDB writes, each bounded by the client timeouts in dependencies.py.
+# Time kept back from the Lambda's remaining time for settling and storing the reply and for the
+# idempotency record: a few DynamoDB calls, each bounded by the client timeouts in dependencies.py.
 RESPONSE_MARGIN_SECONDS = 3.0
 # More than resilience.MIN_ATTEMPT_SECONDS, so a granted budget always allows one attempt.
 MIN_LLM_BUDGET_SECONDS = 1.5
-
-
-class History(Protocol):
-    """What a turn needs of the conversation store (lambda_src.chat.history.ConversationHistory)."""
-
-    def recent(self, owner: str, session_id: str, *, turns: int, now: float) -> list[Message]: ...
-
-    def append(
-        self,
-        key: TurnKey,
-        message: Message,
-        *,
-        index: int,
-        usage: Usage | None = None,
-        model: str | None = None,
-    ) -> None: ...
+# A running turn holds its mark this much longer than its own invocation can last.
+LEASE_MARGIN_SECONDS = 5.0
+WAIT_POLL_SECONDS = 0.25
+MAX_ADMIT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -52,17 +44,21 @@ class TurnContext:
     system_prompt: str
     history_turns: int
     llm_timeout_seconds: float
+    tiers: Callable[[str | None], Tier]
     max_output_tokens: int = 512
-    tier: Tier | None = None
+    # An item that must still exist when the turn is admitted: a job's record (erased with its session).
+    requires: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
 class TurnOutcome:
     reply: ChatReply
+    body: str  # the answer as sent: a resend that waited for this turn gets these very bytes
     completion: Completion
     reply_stored: bool
     cache_hit: bool = False
     admission: Admission | None = None
+    resend: bool = False  # the answer of the same message's running turn, waited for
 
 
 def llm_budget(configured_timeout: float, remaining_seconds: float) -> float:
@@ -74,86 +70,117 @@ def reply_to(
     request: ChatRequest,
     *,
     context: TurnContext,
-    history: History,
+    store: SessionStore,
     llm: ChatModel,
     clock: Callable[[], float],
     remaining_seconds: Callable[[], float],
-    quotas: Quotas | None = None,
-    cache: ResponseCache | None = None,
 ) -> TurnOutcome:
-    # At least the last message is read, so a retry is recognised even when no history is sent.
-    recent = history.recent(
-        context.owner, request.sessionId, turns=max(context.history_turns, 1), now=clock()
-    )
-    user_message = Message(role="user", content=request.message)
-    # A retry of a turn whose reply never came (the 502/503 said the message was saved) answers the
-    # stored message instead of storing it twice.
-    retried = bool(recent) and recent[-1] == user_message
-    if retried:
-        recent = recent[:-1]
-    past = recent[-2 * context.history_turns :] if context.history_turns else []
-    prompt = [Message(role="system", content=context.system_prompt)] if context.system_prompt else []
-    messages = [*prompt, *past, user_message]
-
-    key = None
-    cached = None
-    if cache is not None and not past:
-        key = cache_key(
+    turn: Turn | None = None
+    for _ in range(MAX_ADMIT_ATTEMPTS):
+        snapshot = store.read(
+            context.owner,
+            request.sessionId,
             request.message,
-            provider=llm.name,
-            model=llm.model,
-            system_prompt=context.system_prompt,
-            client=None if cache.shared else context.owner,
+            cache_key=_cache_key(request, context, store, llm),
         )
-        cached = cache.get(key)
+        if snapshot.running is not None:
+            waited = _wait_for_first(request, context, store, clock, remaining_seconds)
+            if waited is not None:
+                return waited
+            continue  # the first turn ended without an answer: answer it here
+        past = snapshot.history[-2 * context.history_turns :] if context.history_turns else []
+        messages = [
+            *([Message(role="system", content=context.system_prompt)] if context.system_prompt else []),
+            *past,
+            Message(role="user", content=request.message),
+        ]
+        tier = context.tiers(snapshot.tier_name)
+        try:
+            turn = store.admit(
+                snapshot,
+                turn_id=context.turn_id,
+                tier=tier,
+                tokens=0 if snapshot.cached else estimate_tokens(messages, context.max_output_tokens),
+                # The mark holds as long as this invocation can last; resends are told the turn's own
+                # deadline (the model's budget and the time to store the answer).
+                lease_seconds=remaining_seconds() + LEASE_MARGIN_SECONDS,
+                answer_within=llm_budget(context.llm_timeout_seconds, remaining_seconds())
+                + RESPONSE_MARGIN_SECONDS,
+                cache_key=None if snapshot.history else _cache_key(request, context, store, llm),
+                requires=context.requires,
+            )
+        except StateChanged:
+            continue
+        except TurnInProgress:
+            waited = _wait_for_first(request, context, store, clock, remaining_seconds)
+            if waited is not None:
+                return waited
+            continue
+        break
+    if turn is None:
+        raise StoreUnavailable("the session kept changing")
 
-    admission = None
-    if quotas is not None and context.tier is not None:
-        tokens = 0 if cached else estimate_tokens(messages, context.max_output_tokens)
-        admission = quotas.admit(context.owner, request.sessionId, context.tier, tokens=tokens)
-
-    turn = TurnKey(
-        owner=context.owner,
-        session_id=request.sessionId,
-        turn_id=context.turn_id,
-        created_ms=int(clock() * 1000),
-    )
+    cached = turn.snapshot.cached
     try:
-        if not retried:
-            # Stored before the model is asked, so a failing provider never loses what the user wrote.
-            history.append(turn, user_message, index=0)
         completion = cached if cached is not None else _ask(llm, messages, context, remaining_seconds)
     except BaseException:
-        # Nothing was answered: the request and its reservation do not count.
-        _release(quotas, admission)
+        _abandon(store, turn)
         raise
-
-    if cached is None:
-        admission = _settle(quotas, admission, completion, context)
-        if cache is not None and key is not None and completion.provider == llm.name:
-            cache.put(key, completion)
-
-    reply_stored = True
-    try:
-        history.append(
-            turn,
-            Message(role="assistant", content=completion.text),
-            index=1,
-            usage=completion.usage,
-            model=completion.model,
-        )
-    except StoreUnavailable:
-        # The user already paid for this answer: hand it over; the handler counts the lost write.
-        logger.exception("reply could not be stored", extra={"turn_id": context.turn_id})
-        reply_stored = False
     reply = ChatReply(sessionId=request.sessionId, reply=completion.text, usage=completion.usage)
+    body = reply.to_json()
+    admission, stored = store.finish(turn, completion, body=body, cached=cached is not None)
+    if not stored:
+        logger.error("reply could not be stored", extra={"turn_id": context.turn_id})
     return TurnOutcome(
         reply=reply,
+        body=body,
         completion=completion,
-        reply_stored=reply_stored,
+        reply_stored=stored,
         cache_hit=cached is not None,
         admission=admission,
     )
+
+
+def _cache_key(request: ChatRequest, context: TurnContext, store: SessionStore, llm: ChatModel) -> str | None:
+    """The cache key of the message as a first turn (used only if the session has no history)."""
+    if store.cache is None:
+        return None
+    return cache_key(
+        request.message,
+        provider=llm.name,
+        model=llm.model,
+        system_prompt=context.system_prompt,
+        client=None if store.cache.shared else context.owner,
+    )
+
+
+def _wait_for_first(
+    request: ChatRequest,
+    context: TurnContext,
+    store: SessionStore,
+    clock: Callable[[], float],
+    remaining_seconds: Callable[[], float],
+) -> TurnOutcome | None:
+    """The first answer to the same message, once its turn finishes; None if that turn ended without
+    one; TurnInProgress if it would not finish while this request can still answer."""
+    give_up = time.monotonic() + remaining_seconds() - RESPONSE_MARGIN_SECONDS
+    while True:
+        body, answer_by = store.answer_of(context.owner, request.sessionId, request.message)
+        if body is not None:
+            reply = ChatReply.model_validate_json(body)
+            logger.info("resend answered with the running turn's answer")
+            return TurnOutcome(
+                reply=reply,
+                body=body,
+                completion=Completion(text=reply.reply, usage=Usage(), model="", provider=""),
+                reply_stored=True,
+                resend=True,
+            )
+        if answer_by is None:
+            return None
+        if time.monotonic() + WAIT_POLL_SECONDS > give_up:
+            raise TurnInProgress(answer_by=answer_by, now=clock())
+        time.sleep(WAIT_POLL_SECONDS)
 
 
 def _ask(
@@ -165,26 +192,9 @@ def _ask(
     return llm.complete(messages, deadline=time.monotonic() + budget)
 
 
-def _release(quotas: Quotas | None, admission: Admission | None) -> None:
-    if quotas is None or admission is None:
-        return
+def _abandon(store: SessionStore, turn: Turn) -> None:
     try:
-        quotas.release(admission)
+        store.abandon(turn)
     except StoreUnavailable:
         # Never hide the error that ended the turn behind a bookkeeping one.
         logger.exception("quota reservation could not be released")
-
-
-def _settle(
-    quotas: Quotas | None, admission: Admission | None, completion: Completion, context: TurnContext
-) -> Admission | None:
-    if quotas is None or admission is None or context.tier is None:
-        return admission
-    # Providers that report no usage are charged the reservation: an unknown cost is not a free one.
-    used = completion.usage.totalTokens or admission.reserved_tokens
-    try:
-        return quotas.settle(admission, used, daily_tokens=context.tier.daily_tokens)
-    except StoreUnavailable:
-        # The answer exists and was paid for: deliver it; the reservation stays charged.
-        logger.exception("quota could not be settled")
-        return admission

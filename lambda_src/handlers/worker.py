@@ -12,13 +12,15 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambda_src.chat import keys
 from lambda_src.chat.dependencies import dependencies
 from lambda_src.chat.jobs import JobAlreadyAnswered, JobMessage, JobStore
 from lambda_src.chat.models import BadRequest, ChatRequest
 from lambda_src.chat.providers.base import LlmBadResponse
-from lambda_src.chat.quotas import QuotaExceeded, Tier
+from lambda_src.chat.quotas import QuotaExceeded
 from lambda_src.chat.service import TurnContext, reply_to
 from lambda_src.chat.telemetry import count, metrics, record_turn
+from lambda_src.chat.turns import SessionErased
 
 logger = Logger()
 # Failed records are reported back (partial batch response) even when every record failed, so a
@@ -60,7 +62,6 @@ def _answer(job: JobMessage, record: SQSRecord) -> None:
             json.dumps({"sessionId": job.session_id, "message": job.message}),
             max_message_chars=settings.max_message_chars,
         )
-        tier = settings.tier(deps.tiers.tier_of(job.owner))
         outcome = reply_to(
             request,
             context=TurnContext(
@@ -70,17 +71,19 @@ def _answer(job: JobMessage, record: SQSRecord) -> None:
                 history_turns=settings.history_turns,
                 llm_timeout_seconds=settings.llm_timeout_seconds,
                 max_output_tokens=settings.llm_max_output_tokens,
-                tier=Tier(
-                    name=tier.name, daily_tokens=tier.daily_tokens, session_requests=tier.session_requests
-                ),
+                tiers=deps.tier,
+                requires=keys.job_key(job.owner, job.job_id),
             ),
-            history=deps.history,
+            store=deps.store,
             llm=deps.llm,
             clock=time.time,
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
-            quotas=deps.quotas,
-            cache=deps.cache,
         )
+    except SessionErased:
+        # The session (and this job with it) was erased before or while the model was asked: nothing kept.
+        logger.info("job's session erased while it ran; nothing kept")
+        count("TurnsDiscardedByErasure")
+        return
     except (BadRequest, QuotaExceeded, LlmBadResponse) as error:
         # A retry cannot help: the job ends, and says why in words the client may see.
         reason = {
@@ -116,6 +119,8 @@ def _answer(job: JobMessage, record: SQSRecord) -> None:
     jobs.finish(job.owner, job.job_id, status="done", result=outcome.reply.model_dump())
     logger.info("job answered")
     count("JobsAnswered")
+    if outcome.resend:
+        return  # the same message's running turn answered it: counted there
     record_turn(outcome, client=job.owner, session_id=job.session_id, message_chars=len(job.message))
 
 

@@ -21,7 +21,13 @@ HEALTH_METHOD = "/health/GET"
 # matches; "$default" is the model for every content type, so text/plain cannot slip past the schema.
 ANY_CONTENT_TYPE = "$default"
 SESSION_ID_PATTERN = "^[A-Za-z0-9_-]{8,128}$"
+# GET /conversations: both optional; the handler checks their values (limit 1-100, a cursor it issued).
+SESSION_LIST_PARAMETERS = {
+    "method.request.querystring.limit": False,
+    "method.request.querystring.cursor": False,
+}
 CORS_ALLOW_HEADERS = ("Content-Type", "x-api-key", "Authorization", "Idempotency-Key")
+NO_ROUTE_MESSAGE = "No such route: check the method and the path"
 BAD_REQUEST_BODY_TEMPLATE = (
     '{"message": $context.error.messageString, "details": "The body must be a JSON object with only '
     "sessionId (8-128 letters, digits, _ or -) and message (a non-empty string within the length "
@@ -174,22 +180,31 @@ class ChatApi(Construct):
         for method in self.job_methods:
             answers.acknowledge_api_key_auth(method, f"{method.http_method} {method.resource.path}", None)
 
-        session = self.api.root.add_resource("conversations").add_resource("{sessionId}")
+        conversations = self.api.root.add_resource("conversations")
+        session = conversations.add_resource("{sessionId}")
         self.conversation_methods = [
-            session.add_method(
-                verb,
+            conversations.add_method(
+                "GET",
                 integration,
                 api_key_required=True,
                 request_validator=validator,
-                request_parameters={"method.request.path.sessionId": True},
-            )
-            for verb in ("GET", "DELETE")
+                request_parameters=SESSION_LIST_PARAMETERS,
+            ),
+            *(
+                session.add_method(
+                    verb,
+                    integration,
+                    api_key_required=True,
+                    request_validator=validator,
+                    request_parameters={"method.request.path.sessionId": True},
+                )
+                for verb in ("GET", "DELETE")
+            ),
         ]
         for method in self.conversation_methods:
+            path = method.resource.path
             answers.acknowledge_api_key_auth(
-                method,
-                f"{method.http_method} /conversations/{{sessionId}}",
-                f"{method.http_method} /web/conversations/{{sessionId}}",
+                method, f"{method.http_method} {path}", f"{method.http_method} /web{path}"
             )
 
         self.web_methods: list[apigw.Method] = []
@@ -236,6 +251,13 @@ class ChatApi(Construct):
             status_code="400",
             templates={"application/json": BAD_REQUEST_BODY_TEMPLATE},
         )
+        # No IAM authorization here, so this answer only ever means: no such method on this path.
+        self.api.add_gateway_response(
+            "NoSuchRoute",
+            type=apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+            status_code="404",
+            templates={"application/json": json.dumps({"message": NO_ROUTE_MESSAGE})},
+        )
         for name, response_type in (
             ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
             ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
@@ -272,7 +294,18 @@ class ChatApi(Construct):
                 request_models={ANY_CONTENT_TYPE: chat_model},
             )
         )
-        session = web.add_resource("conversations").add_resource("{sessionId}")
+        conversations = web.add_resource("conversations")
+        self.web_methods.append(
+            conversations.add_method(
+                "GET",
+                integration,
+                authorizer=authorizer,
+                authorization_type=apigw.AuthorizationType.COGNITO,
+                request_validator=validator,
+                request_parameters=SESSION_LIST_PARAMETERS,
+            )
+        )
+        session = conversations.add_resource("{sessionId}")
         for verb in ("GET", "DELETE"):
             self.web_methods.append(
                 session.add_method(

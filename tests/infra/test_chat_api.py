@@ -7,6 +7,7 @@ import re
 
 from aws_cdk.assertions import Match
 
+from scripts import dev_gateway
 from stacks.constructs.chat_api import STAGE_NAME
 from stacks.constructs.regional_waf import MANAGED_RULE_GROUPS
 from tests.infra.conftest import SynthesizedStage, only_resource
@@ -94,7 +95,12 @@ def test_gateway_errors_are_json_that_never_quote_the_request(stage: Synthesized
         r["Properties"]["ResponseType"]: r["Properties"]["ResponseTemplates"]["application/json"]
         for r in responses.values()
     }
-    assert set(templates) == {"BAD_REQUEST_BODY", "DEFAULT_4XX", "DEFAULT_5XX"}
+    assert set(templates) == {
+        "BAD_REQUEST_BODY",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+        "MISSING_AUTHENTICATION_TOKEN",
+    }
     for template in templates.values():
         assert "validationErrorString" not in template
         assert "$util" not in template
@@ -102,6 +108,51 @@ def test_gateway_errors_are_json_that_never_quote_the_request(stage: Synthesized
     bad_body = _render(templates["BAD_REQUEST_BODY"])
     assert "sessionId" in bad_body["details"]
     assert "message" in bad_body["details"]
+
+
+def test_an_unrouted_method_or_path_is_a_json_404_as_in_make_dev(stage: SynthesizedStage) -> None:
+    """API Gateway's answer for a method or path it does not know is a 403 "Missing Authentication
+    Token" unless told otherwise; here it is a 404 that says so, the same as the dev server's."""
+    (response,) = stage.service.find_resources(
+        "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": "MISSING_AUTHENTICATION_TOKEN"}}
+    ).values()
+    assert response["Properties"]["StatusCode"] == "404"
+    body = json.loads(response["Properties"]["ResponseTemplates"]["application/json"])
+    assert body == {"message": dev_gateway.NO_ROUTE_MESSAGE}
+
+
+def test_the_dev_servers_routes_are_the_deployed_apis(synthesized: dict[str, SynthesizedStage]) -> None:
+    """scripts/dev_gateway.py routes `make dev`'s requests; a route added to the API must be added there."""
+    stage = next(s for s in synthesized.values() if s.config.browser_sign_in)
+    template = stage.service.to_json()["Resources"]
+    paths = {
+        rid: _path_of(template, rid)
+        for rid, r in template.items()
+        if r["Type"] == "AWS::ApiGateway::Resource"
+    }
+    deployed: dict[str, set[tuple[str, str]]] = {}
+    for method in stage.service.find_resources("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        if props["HttpMethod"] == "OPTIONS" or "Ref" not in props["ResourceId"]:
+            continue
+        caller = (
+            dev_gateway.KEY
+            if props.get("ApiKeyRequired")
+            else dev_gateway.USER
+            if props.get("AuthorizationType") == "COGNITO_USER_POOLS"
+            else dev_gateway.ANYONE
+        )
+        deployed.setdefault(paths[props["ResourceId"]["Ref"]], set()).add((props["HttpMethod"], caller))
+    assert deployed == {
+        resource: {(verb, caller) for verb in methods} for resource, methods, caller in dev_gateway.ROUTES
+    }
+
+
+def _path_of(template: dict, resource_id: str) -> str:
+    resource = template[resource_id]["Properties"]
+    parent = resource["ParentId"]
+    prefix = _path_of(template, parent["Ref"]) if "Ref" in parent else ""
+    return f"{prefix}/{resource['PathPart']}"
 
 
 def test_each_tier_has_a_usage_plan_bound_to_the_stage_with_its_throttle_and_quota(
@@ -245,6 +296,21 @@ def test_conversation_routes_require_an_api_key(stage: SynthesizedStage) -> None
         assert method["Properties"]["RequestParameters"] == {"method.request.path.sessionId": True}
 
 
+def test_the_session_list_requires_an_api_key_and_takes_only_limit_and_cursor(
+    stage: SynthesizedStage,
+) -> None:
+    resource_id = _resource_id(stage, "/conversations")
+    (method,) = stage.service.find_resources(
+        "AWS::ApiGateway::Method", {"Properties": {"ResourceId": {"Ref": resource_id}, "HttpMethod": "GET"}}
+    ).values()
+    assert method["Properties"]["ApiKeyRequired"] is True
+    assert method["Properties"]["RequestParameters"] == {
+        "method.request.querystring.limit": False,
+        "method.request.querystring.cursor": False,
+    }
+    assert "RequestValidatorId" in method["Properties"]
+
+
 def test_browser_routes_exist_only_with_sign_in_and_require_a_cognito_user(stage: SynthesizedStage) -> None:
     web = stage.service.find_resources("AWS::ApiGateway::Resource", {"Properties": {"PathPart": "web"}})
     if not stage.config.browser_sign_in:
@@ -254,7 +320,11 @@ def test_browser_routes_exist_only_with_sign_in_and_require_a_cognito_user(stage
     (authorizer_id, authorizer) = only_resource(stage.service, "AWS::ApiGateway::Authorizer")
     assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
     assert "UsersUserPool" in json.dumps(authorizer["Properties"]["ProviderARNs"])
-    for path, verbs in (("/web/chat", {"POST"}), ("/web/conversations/{sessionId}", {"GET", "DELETE"})):
+    for path, verbs in (
+        ("/web/chat", {"POST"}),
+        ("/web/conversations", {"GET"}),
+        ("/web/conversations/{sessionId}", {"GET", "DELETE"}),
+    ):
         resource_id = _resource_id(stage, path)
         methods = stage.service.find_resources(
             "AWS::ApiGateway::Method", {"Properties": {"ResourceId": {"Ref": resource_id}}}

@@ -111,22 +111,31 @@ def _actions(statement: dict) -> list[str]:
     return [actions] if isinstance(actions, str) else actions
 
 
-def test_table_access_is_limited_to_the_actions_a_turn_needs(stage: SynthesizedStage) -> None:
+@pytest.mark.parametrize("handler", [CHAT_HANDLER, WORKER_HANDLER])
+def test_table_access_is_limited_to_the_actions_a_turn_needs(stage: SynthesizedStage, handler: str) -> None:
+    """A turn is one BatchGetItem and two TransactWriteItems (whose entries need Put, Update, Delete and
+    ConditionCheckItem); GET /conversations queries the sessions index, and no other index."""
     dynamodb_statements = [
-        s for s in _statements(stage) if any(a.startswith("dynamodb:") for a in _actions(s))
+        s
+        for s in role_statements(stage.service, handler)
+        if any(a.startswith("dynamodb:") for a in _actions(s))
     ]
     assert len(dynamodb_statements) == 1
     (statement,) = dynamodb_statements
     assert sorted(_actions(statement)) == [
+        "dynamodb:BatchGetItem",
         "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
         "dynamodb:DeleteItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
         "dynamodb:UpdateItem",
     ]
-    assert "*" not in json.dumps(statement["Resource"])
-    assert "ConversationsTable" in json.dumps(statement["Resource"])
+    resources = json.dumps(statement["Resource"])
+    assert "*" not in resources
+    assert "ConversationsTable" in resources
+    assert '"/index/sessions"' in resources
 
 
 def test_no_statement_allows_all_actions_of_a_service(stage: SynthesizedStage) -> None:

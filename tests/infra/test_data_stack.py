@@ -6,6 +6,7 @@ import json
 
 from aws_cdk.assertions import Match
 
+from scripts import local_aws
 from tests.infra.conftest import SynthesizedStage, only_resource
 
 # Renaming a construct would give these resources new logical IDs and make CloudFormation replace
@@ -73,6 +74,29 @@ def test_table_keys_are_partition_and_sort(stage: SynthesizedStage) -> None:
             "BillingMode": "PAY_PER_REQUEST",
         },
     )
+
+
+def test_the_local_table_of_tests_and_make_dev_is_the_deployed_one(stage: SynthesizedStage) -> None:
+    """moto builds the table from scripts/local_aws.py: keys, attribute types and the sessions index must
+    be the deployed table's, or the unit tests and the dev server test a table that does not exist."""
+    _, table = only_resource(stage.data, "AWS::DynamoDB::GlobalTable")
+    props = table["Properties"]
+    assert props["KeySchema"] == local_aws.KEY_SCHEMA
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(local_aws.ATTRIBUTES, key=str)
+    (index,) = props["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == local_aws.SESSIONS_INDEX["IndexName"]
+    assert index["KeySchema"] == local_aws.SESSIONS_INDEX["KeySchema"]
+    assert index["Projection"]["ProjectionType"] == local_aws.SESSIONS_INDEX["Projection"]["ProjectionType"]
+    assert sorted(index["Projection"]["NonKeyAttributes"]) == sorted(
+        local_aws.SESSIONS_INDEX["Projection"]["NonKeyAttributes"]
+    )
+
+
+def test_the_sessions_index_never_holds_message_text(stage: SynthesizedStage) -> None:
+    _, table = only_resource(stage.data, "AWS::DynamoDB::GlobalTable")
+    (index,) = table["Properties"]["GlobalSecondaryIndexes"]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert not {"content", "recent", "body", "result"} & set(index["Projection"]["NonKeyAttributes"])
 
 
 def test_data_key_rotates(stage: SynthesizedStage) -> None:

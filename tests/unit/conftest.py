@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from lambda_src.chat.dependencies import dependencies
 from scripts.fake_llm_server import FakeLlm
+from scripts.local_aws import create_conversation_table, create_job_queues, sqs_event
 
 REGION = "us-east-1"
 LLM_API_KEY = "sk-test-canary-4f1c9a7e2b8d4c6a"  # a leak canary: must never show up in logs or bodies
@@ -83,8 +84,9 @@ class ChatEnv:
         return sorted(self.table.scan(ConsistentRead=True)["Items"], key=lambda i: (i["pk"], i["sk"]))
 
     def items(self) -> list[dict[str, Any]]:
-        """The stored conversation messages (not quota counters, cache entries or idempotency records)."""
-        return [i for i in self.all_items() if i["pk"].startswith("CONV#")]
+        """The stored conversation messages (not the session's state, quota counters, cache entries or
+        idempotency records)."""
+        return [i for i in self.all_items() if i["pk"].startswith("CONV#") and i["sk"].startswith("TURN#")]
 
 
 @pytest.fixture(scope="session")
@@ -93,32 +95,11 @@ def aws_resources() -> Iterator[tuple[Any, str]]:
     ``chat_env`` empties it before each test."""
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        table = dynamodb.create_table(
-            TableName="conversations",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        table = create_conversation_table(dynamodb, "conversations")
         secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="llm-api-key", SecretString=LLM_API_KEY
         )
-        sqs = boto3.client("sqs", region_name=REGION)
-        dlq = sqs.create_queue(QueueName="chat-jobs-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        sqs.create_queue(
-            QueueName="chat-jobs",
-            Attributes={
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
-            },
-        )
+        create_job_queues(boto3.client("sqs", region_name=REGION), "chat-jobs", max_receive_count=3)
         yield table, secret["ARN"]
 
 
@@ -250,3 +231,18 @@ def invoke(event: dict[str, Any], *, remaining_ms: int = 28_000) -> HttpAnswer:
 
 def chat(session_id: str, message: str, **kwargs: Any) -> HttpAnswer:
     return invoke(rest_event("POST", "/chat", body={"sessionId": session_id, "message": message}), **kwargs)
+
+
+def work_queued_jobs(name: str = "chat-jobs") -> dict[str, Any]:
+    """Deliver what the queue holds to the worker handler, as Lambda's event source would (the
+    messages become visible again at once, so a failed one can be delivered again)."""
+    from lambda_src.handlers import worker
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    messages = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
+    ).get("Messages", [])
+    event = sqs_event(messages, queue_arn=f"arn:aws:sqs:{REGION}:123456789012:{name}", region=REGION)
+    result: dict[str, Any] = worker.handler(event, LambdaContext())
+    return result

@@ -20,3 +20,6 @@ def test_the_benchmark_runs_and_prints_its_figures() -> None:
     assert result.returncode == 0, result.stderr
     assert "import boto3" in result.stdout
     assert "per-turn handler overhead" in result.stdout
+    assert "AWS calls per turn, counted" in result.stdout
+    follow_up = next(line for line in result.stdout.splitlines() if "follow-up turn" in line)
+    assert "2 + 1 = 3" in follow_up, follow_up

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lambda_src.chat.history import SECONDS_PER_DAY
+from lambda_src.chat.dynamo import SECONDS_PER_DAY
 from tests.unit.conftest import LLM_API_KEY, SYSTEM_PROMPT, ChatEnv, chat, invoke, rest_event
 
 SESSION = "session-0001"
@@ -74,12 +74,14 @@ def test_history_sent_to_the_llm_is_bounded(chat_env: ChatEnv, monkeypatch: pyte
 def test_expired_turns_are_never_sent_to_the_llm(chat_env: ChatEnv) -> None:
     """DynamoDB's TTL deletes late; retention must hold anyway."""
     chat(SESSION, "old question")
-    for item in chat_env.items():
-        chat_env.table.update_item(
-            Key={"pk": item["pk"], "sk": item["sk"]},
-            UpdateExpression="SET expiresAt = :past",
-            ExpressionAttributeValues={":past": int(time.time()) - 1},
-        )
+    # The turn is older than the stage's retention (30 days) but TTL has not deleted it yet.
+    state = next(i for i in chat_env.all_items() if i["sk"] == "STATE")
+    too_old_ms = int((time.time() - 31 * SECONDS_PER_DAY) * 1000)
+    chat_env.table.update_item(
+        Key={"pk": state["pk"], "sk": "STATE"},
+        UpdateExpression="SET recent = :recent",
+        ExpressionAttributeValues={":recent": [{**m, "at": too_old_ms} for m in state["recent"]]},
+    )
 
     chat(SESSION, "new question")
 

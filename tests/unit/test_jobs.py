@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from scripts.local_aws import sqs_event
 from tests.unit.conftest import REGION, ChatEnv, LambdaContext, invoke, rest_event
 
 BODY = {"sessionId": "session-0001", "message": "Summarise the French revolution."}
@@ -30,22 +31,7 @@ def _receive(name: str = "chat-jobs") -> list[dict[str, Any]]:
 
 
 def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:chat-jobs",
-                "awsRegion": REGION,
-            }
-            for m in messages
-        ]
-    }
+    return sqs_event(messages, queue_arn="arn:aws:sqs:us-east-1:123456789012:chat-jobs", region=REGION)
 
 
 def _work(messages: list[dict[str, Any]]) -> dict[str, Any]:

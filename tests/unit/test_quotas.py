@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from lambda_src.chat.quotas import QuotaExceeded, Quotas, Tier
+from lambda_src.chat.models import Usage
+from lambda_src.chat.providers.base import Completion
+from lambda_src.chat.quotas import QuotaExceeded, Tier
+from lambda_src.chat.session_store import SessionStore
 from tests.unit.conftest import ChatEnv, chat
 
 SESSION = "session-0001"
@@ -97,39 +100,64 @@ def test_a_client_on_a_higher_tier_gets_its_allowance(
     assert answer.headers["X-Quota-Session-Requests-Remaining"] == "49"
 
 
-class AtomicItemWrites:
-    """DynamoDB applies each conditional write atomically; moto, in-process, does not under threads.
-    This proxy restores that one guarantee (each call is atomic) and nothing more: the threads still
-    interleave freely between the calls that admission makes."""
+class AtomicCalls:
+    """DynamoDB applies each call (a transaction included) atomically; moto, in-process, does not under
+    threads. This proxy restores that one guarantee and nothing more: the threads still interleave
+    freely between the calls a turn makes."""
 
-    def __init__(self, table: Any) -> None:
-        self._table = table
+    def __init__(self, client: Any) -> None:
+        self._client = client
         self._lock = threading.Lock()
 
-    def update_item(self, **kwargs: Any) -> Any:
-        with self._lock:
-            return self._table.update_item(**kwargs)
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
 
-    def get_item(self, **kwargs: Any) -> Any:
-        with self._lock:
-            return self._table.get_item(**kwargs)
+        def atomic(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return call(*args, **kwargs)
+
+        return atomic
+
+
+class Table:
+    """The moto table with every call made atomic."""
+
+    def __init__(self, table: Any) -> None:
+        self.name = table.name
+        self.meta = type("Meta", (), {"client": AtomicCalls(table.meta.client)})()
+        self._atomic = AtomicCalls(table)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._atomic, name)
+
+
+def _store(env: ChatEnv) -> SessionStore:
+    return SessionStore(Table(env.table), retention_days=30, history_turns=10, clock=lambda: 1_800_000_000.0)
+
+
+def _completion(tokens: int) -> Completion:
+    return Completion(
+        text="ok", usage=Usage(inputTokens=tokens, outputTokens=0, totalTokens=tokens), model="m"
+    )
 
 
 def test_concurrent_turns_never_commit_more_than_the_budget(chat_env: ChatEnv) -> None:
-    """Reservations are conditional ADDs: however the threads interleave, the sum stays in budget."""
-    quotas = Quotas(AtomicItemWrites(chat_env.table), clock=lambda: 1_800_000_000.0)
+    """Reservations are conditional ADDs inside each turn's transaction: however the threads interleave,
+    the sum stays in budget."""
+    store = _store(chat_env)
     tier = Tier(name="free", daily_tokens=1_000, session_requests=1_000)
     admitted: list[int] = []
     lock = threading.Lock()
 
     def one_turn(n: int) -> None:
+        snapshot = store.read("client-a", f"session-{n:04d}", "hello", cache_key=None)
         try:
-            admission = quotas.admit("client-a", f"session-{n:04d}", tier, tokens=90)
+            turn = store.admit(snapshot, turn_id=f"turn-{n}", tier=tier, tokens=90, lease_seconds=30)
         except QuotaExceeded:
             return
         with lock:
             admitted.append(n)
-        quotas.settle(admission, 90, daily_tokens=tier.daily_tokens)
+        store.finish(turn, _completion(90), body="{}", cached=False)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(one_turn, range(40)))
@@ -152,15 +180,24 @@ def test_a_turn_that_could_cost_more_than_the_whole_budget_is_refused_on_a_fresh
 def test_a_turn_that_cost_more_than_its_reservation_never_takes_the_day_past_its_budget(
     chat_env: ChatEnv,
 ) -> None:
-    quotas = Quotas(AtomicItemWrites(chat_env.table), clock=lambda: 1_800_000_000.0)
+    store = _store(chat_env)
     tier = Tier(name="free", daily_tokens=1_000, session_requests=1_000)
-    admissions = [quotas.admit("client-a", f"session-{n}", tier, tokens=450) for n in range(2)]
+    turns = [
+        store.admit(
+            store.read("client-a", f"session-{n}", "hello", cache_key=None),
+            turn_id=f"turn-{n}",
+            tier=tier,
+            tokens=450,
+            lease_seconds=30,
+        )
+        for n in range(2)
+    ]
 
-    for admission in admissions:
-        quotas.settle(admission, 900, daily_tokens=tier.daily_tokens)
+    stored = [store.finish(turn, _completion(900), body="{}", cached=False)[1] for turn in turns]
 
     tokens = next(i for i in chat_env.all_items() if i["sk"] == "TOKENS")
     assert int(tokens["used"]) == 1_000
+    assert stored == [True, True]  # the answers were paid for: both are kept
 
 
 def test_a_provider_that_reports_no_usage_is_charged_the_reservation(
@@ -173,18 +210,24 @@ def test_a_provider_that_reports_no_usage_is_charged_the_reservation(
     assert int(tokens["used"]) > 256  # the reservation: prompt estimate + the output cap
 
 
-def test_a_store_failure_after_admission_gives_the_reservation_back(
+def test_a_turn_that_could_not_be_recorded_reserves_nothing(
     chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lambda_src.chat.history import ConversationHistory, StoreUnavailable
+    """Admission, the user's message and the session's state are one transaction: all or nothing."""
+    from botocore.exceptions import ClientError
 
-    def failing_append(*args: Any, **kwargs: Any) -> None:
-        raise StoreUnavailable("put failed")
+    from lambda_src.chat.dependencies import dependencies
 
-    monkeypatch.setattr(ConversationHistory, "append", failing_append)
+    client = dependencies().table.meta.client
 
-    assert chat(SESSION, "hello").status == 503
+    def throttled(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "TransactWriteItems")
 
-    counters = {i["sk"]: i for i in chat_env.all_items() if i["pk"].startswith("QUOTA#")}
-    assert int(counters["TOKENS"]["used"]) == 0
-    assert int(counters[f"SESSION#{SESSION}"]["requests"]) == 0
+    monkeypatch.setattr(client, "transact_write_items", throttled)
+
+    answer = chat(SESSION, "hello")
+
+    assert answer.status == 503
+    assert answer.headers["Retry-After"]
+    assert chat_env.fake_llm.requests == []
+    assert [i for i in chat_env.all_items() if i["pk"].startswith("QUOTA#")] == []
