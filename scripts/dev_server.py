@@ -117,7 +117,7 @@ def make_handler(stage: DevStage) -> type[BaseHTTPRequestHandler]:
                     if stage.fake_sign_in
                     else None
                 )
-                payload = json.dumps({"signIn": sign_in}).encode()
+                payload = json.dumps({"signIn": sign_in, "maxMessageChars": stage.max_message_chars}).encode()
                 self._send(200, payload, {"Content-Type": "application/json", "Cache-Control": "no-cache"})
                 return
             relative = "entry/index.html" if path in ("/", "/index.html") else path.lstrip("/")

@@ -42,6 +42,7 @@ class DevStage:
     site: Path
     fake_sign_in: bool
     security_headers: dict[str, str]
+    max_message_chars: int
 
 
 def lambda_environment(
@@ -128,5 +129,6 @@ def start_stage(
         site=site,
         fake_sign_in=fake_sign_in,
         security_headers=SECURITY_HEADERS,
+        max_message_chars=CONFIG.max_message_chars,
     )
     return stage, poller, llm_url

@@ -44,9 +44,10 @@ class ChatPage(Construct):
         self._deploy_page(self._page_config(config, users))
 
     def _page_config(self, config: StageConfig, users: UserDirectory | None) -> dict[str, Any]:
-        """config.json for the page: where to sign in, or null where the stage has no browser sign-in."""
+        """config.json for the page: where to sign in (null where the stage has no browser sign-in), and
+        the message length limit the page counts against, as the API does."""
         if users is None:
-            return {"signIn": None}
+            return {"signIn": None, "maxMessageChars": config.max_message_chars}
         domain = config.edge.custom_domain
         page_url = f"https://{domain.domain_name if domain else self._distribution.distribution_domain_name}/"
         # Here, not beside the pool: its callback is this stack's distribution, so the data stack
@@ -74,7 +75,8 @@ class ChatPage(Construct):
                 "domain": users.domain_url,
                 "clientId": client.user_pool_client_id,
                 "redirectUri": page_url,
-            }
+            },
+            "maxMessageChars": config.max_message_chars,
         }
 
     def _deploy_page(self, page_config: dict[str, Any]) -> None:

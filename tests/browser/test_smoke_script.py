@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
-import pytest
-
-from tests.browser.test_chat_page import API_KEY, REPO_ROOT, _serve, _start
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    process, base = _start()
-    yield from _serve(process, base)
+from tests.browser.conftest import API_KEY
+from tests.dev_process import REPO_ROOT
 
 
 def _smoke(base: str, key: str) -> subprocess.CompletedProcess[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -167,3 +169,11 @@ def test_config_refuses_open_sign_up_in_prod_and_a_domain_list_without_its_mode(
         SignUp(mode="admin_only", email_domains=("acme.test",))
     with pytest.raises(ValueError, match="lower-case domain"):
         SignUp(mode="email_domains", email_domains=("Acme.Test",))
+
+
+def test_config_json_gives_the_page_the_stages_message_limit(app: cdk.App, stage: SynthesizedStage) -> None:
+    """The page counts a message as the API does, against the same limit."""
+    # The client id is a deploy-time marker there (not JSON until the deployment fills it in).
+    texts = [path.read_text() for path in Path(app.outdir).glob("asset.*/config.json")]
+    limits = {int(found) for text in texts for found in re.findall(r'"maxMessageChars":\s*(\d+)', text)}
+    assert stage.config.max_message_chars in limits

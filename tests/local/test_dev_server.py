@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from scripts.fake_llm_server import FakeLlm
+from tests.dev_process import REPO_ROOT, dev_server
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "local-test-key"
 MODEL = "model-from-the-command-line"
 
@@ -33,12 +33,6 @@ class Answer:
     headers: dict[str, str]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llm() -> Iterator[FakeLlm]:
     fake = FakeLlm().start()
@@ -48,40 +42,8 @@ def llm() -> Iterator[FakeLlm]:
 
 @pytest.fixture(scope="module")
 def server(llm: FakeLlm) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "scripts.dev_server",
-            "--port",
-            str(port),
-            "--api-key",
-            API_KEY,
-            "--llm-url",
-            llm.base_url,
-            "--llm-model",
-            MODEL,
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if _call(base, "GET", "/api/health", timeout=5).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the dev server did not start")
+    with dev_server("--api-key", API_KEY, "--llm-url", llm.base_url, "--llm-model", MODEL) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(autouse=True)

@@ -1,137 +1,53 @@
-// The chat page: sends one message at a time to /api/chat on its own origin and shows the reply as
-// text. Model output is never parsed as HTML (textContent only).
+// The chat page: one message at a time to the chat API on its own origin, each reply under its own
+// question, the conversation restored after a reload. Model output is never parsed as HTML
+// (textContent only). Who the page speaks for is auth.js's part (window.chatAuth).
 (function () {
   "use strict";
 
+  const auth = window.chatAuth;
   const form = document.getElementById("chat-form");
   const input = document.getElementById("message");
   const send = document.getElementById("send");
+  const counter = document.getElementById("count");
   const messages = document.getElementById("messages");
   const statusLine = document.getElementById("status");
   const errorBox = document.getElementById("error");
+  const errorText = document.getElementById("error-text");
+  const retry = document.getElementById("retry");
+  const newConversation = document.getElementById("new-conversation");
   const keyInput = document.getElementById("api-key");
-
-  const KEY_STORAGE = "chat.apiKey";
   const SESSION_STORAGE = "chat.sessionId";
-  const TOKEN_STORAGE = "chat.idToken";
-  const PKCE_STORAGE = "chat.pkce";
-  const account = document.getElementById("account");
-  const signIn = document.getElementById("sign-in");
-  const signOut = document.getElementById("sign-out");
-  const signedInAs = document.getElementById("signed-in-as");
-  const keyForm = document.getElementById("key-form");
-  let signInConfig = null; // from /config.json: where this stage's people sign in, or null
 
-  function base64Url(bytes) {
-    return btoa(String.fromCharCode.apply(null, Array.from(bytes)))
-      .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  let maxChars = 1000; // the stage's limit, from /config.json
+  let busy = true; // until the conversation is restored; then while a message is on its way
+  let sessionId = sessionStorage.getItem(SESSION_STORAGE) || startSession();
+
+  // What the API removes before it counts and stores a message (README, "Text as sent"): C0 and C1
+  // controls but tab, line feed and carriage return; bidirectional embeddings, overrides and isolates;
+  // lone surrogates; noncharacters. It counts code points: an emoji is one, however it is encoded.
+  const unsafeRanges = [
+    "\\u0000-\\u0008", "\\u000B\\u000C", "\\u000E-\\u001F", "\\u007F-\\u009F", "\\u202A-\\u202E",
+    "\\u2066-\\u2069", "\\uD800-\\uDFFF", "\\uFDD0-\\uFDEF",
+  ];
+  for (let plane = 0; plane <= 16; plane++) {
+    const first = plane * 0x10000 + 0xfffe;
+    unsafeRanges.push("\\u{" + first.toString(16) + "}\\u{" + (first + 1).toString(16) + "}");
+  }
+  const UNSAFE = new RegExp("[" + unsafeRanges.join("") + "]", "gu");
+
+  function storedLength(text) {
+    return Array.from(text.replace(UNSAFE, "")).length;
   }
 
-  function randomText(size) {
-    const bytes = new Uint8Array(size);
-    crypto.getRandomValues(bytes);
-    return base64Url(bytes);
-  }
-
-  // Authorization code with PKCE: the page never holds a client secret.
-  async function startSignIn() {
-    const verifier = randomText(48);
-    const state = randomText(16);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-    sessionStorage.setItem(PKCE_STORAGE, JSON.stringify({ verifier: verifier, state: state }));
-    const query = new URLSearchParams({
-      response_type: "code",
-      client_id: signInConfig.clientId,
-      redirect_uri: signInConfig.redirectUri,
-      scope: "openid email",
-      state: state,
-      code_challenge_method: "S256",
-      code_challenge: base64Url(digest),
-    });
-    location.assign(signInConfig.domain + "/oauth2/authorize?" + query.toString());
-  }
-
-  async function finishSignIn() {
-    const params = new URLSearchParams(location.search);
-    const code = params.get("code");
-    if (!code) return;
-    history.replaceState(null, "", location.pathname);
-    const pending = JSON.parse(sessionStorage.getItem(PKCE_STORAGE) || "null");
-    sessionStorage.removeItem(PKCE_STORAGE);
-    try {
-      if (!pending || pending.state !== params.get("state")) throw new Error("state mismatch");
-      const response = await fetch(signInConfig.domain + "/oauth2/token", {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          grant_type: "authorization_code",
-          client_id: signInConfig.clientId,
-          code: code,
-          redirect_uri: signInConfig.redirectUri,
-          code_verifier: pending.verifier,
-        }),
-      });
-      const tokens = response.ok ? await response.json() : {};
-      if (typeof tokens.id_token !== "string") throw new Error("no id token");
-      sessionStorage.setItem(TOKEN_STORAGE, tokens.id_token);
-    } catch (_) {
-      showError("Sign-in could not be completed. Please try again.");
-    }
-  }
-
-  function idTokenEmail(token) {
-    try {
-      const payload = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-      return typeof payload.email === "string" ? payload.email : "";
-    } catch (_) {
-      return "";
-    }
-  }
-
-  function showAccount() {
-    const token = sessionStorage.getItem(TOKEN_STORAGE);
-    account.hidden = false;
-    keyForm.hidden = true;
-    signIn.hidden = Boolean(token);
-    signOut.hidden = !token;
-    signedInAs.textContent = token ? "Signed in as " + idTokenEmail(token) : "";
-  }
-
-  async function loadSignIn() {
-    try {
-      const response = await fetch("/config.json", { cache: "no-store" });
-      const config = response.ok ? await response.json() : {};
-      signInConfig = config && config.signIn ? config.signIn : null;
-    } catch (_) {
-      signInConfig = null;
-    }
-    if (!signInConfig) return;
-    try {
-      await finishSignIn();
-    } finally {
-      showAccount(); // whatever happened, the page offers Sign in (or Sign out)
-    }
-  }
-
-  signIn.addEventListener("click", () => startSignIn());
-  signOut.addEventListener("click", () => {
-    sessionStorage.removeItem(TOKEN_STORAGE);
-    const query = new URLSearchParams({ client_id: signInConfig.clientId, logout_uri: signInConfig.redirectUri });
-    location.assign(signInConfig.domain + "/logout?" + query.toString());
-  });
-
-  function newSessionId() {
+  function startSession() {
     const bytes = new Uint8Array(12);
     crypto.getRandomValues(bytes);
-    return "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    const id = "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    sessionStorage.setItem(SESSION_STORAGE, id);
+    return id;
   }
 
-  const sessionId = sessionStorage.getItem(SESSION_STORAGE) || newSessionId();
-  sessionStorage.setItem(SESSION_STORAGE, sessionId);
-  keyInput.value = sessionStorage.getItem(KEY_STORAGE) || "";
-  keyInput.addEventListener("change", () => sessionStorage.setItem(KEY_STORAGE, keyInput.value.trim()));
-
-  function addMessage(role, text) {
+  function addMessage(role, text, after) {
     const item = document.createElement("li");
     item.className = "message message--" + role;
     const who = document.createElement("span");
@@ -140,25 +56,38 @@
     const body = document.createElement("span");
     body.textContent = text;
     item.append(who, body);
-    messages.append(item);
+    if (after) after.after(item); // a reply sits under its own question
+    else messages.append(item);
     item.scrollIntoView({ block: "end" });
+    return item;
   }
 
-  function showError(text) {
-    errorBox.textContent = text;
+  function showError(text, canRetry) {
+    errorText.textContent = text;
+    retry.hidden = !canRetry;
     errorBox.hidden = false;
   }
 
   function clearError() {
     errorBox.hidden = true;
-    errorBox.textContent = "";
+    errorText.textContent = "";
+    retry.hidden = true;
   }
 
-  function setBusy(busy) {
-    send.disabled = busy;
-    input.setAttribute("aria-busy", String(busy));
-    statusLine.dataset.busy = String(busy);
-    statusLine.textContent = busy ? "The assistant is thinking…" : "";
+  function setBusy(value, status) {
+    busy = value;
+    send.disabled = value;
+    newConversation.disabled = value;
+    input.readOnly = value; // the message stays as sent until the API has taken it
+    input.setAttribute("aria-busy", String(value));
+    statusLine.dataset.busy = String(value);
+    statusLine.textContent = value ? status : "";
+  }
+
+  function updateCount() {
+    const length = storedLength(input.value);
+    counter.textContent = length + " / " + maxChars;
+    counter.classList.toggle("count--over", length > maxChars);
   }
 
   function waitText(response) {
@@ -181,76 +110,120 @@
   async function explain(response) {
     const detail = await readMessage(response);
     if (response.status === 400) return "That message could not be sent: " + (detail || "it is not valid.");
-    if (response.status === 401 && signInConfig) {
-      sessionStorage.removeItem(TOKEN_STORAGE);
-      showAccount();
+    if (response.status === 401 && auth.signedInMode()) {
+      auth.signInExpired();
       return "Your sign-in has expired. Please sign in again.";
     }
     if (response.status === 413) return "That message is too long to send.";
     if (response.status === 403) {
-      return signInConfig
-        ? "The request was refused. If this keeps happening, rephrase the message."
-        : "The request was refused: check the API key and try again.";
+      if (auth.signedInMode()) return "The request was refused. If this keeps happening, rephrase the message.";
+      auth.keyRefused();
+      return "The request was refused: check the API key and try again.";
     }
+    if (response.status === 409) return (detail || "This message is being answered already.") + " Please try again " + waitText(response) + ".";
     if (response.status === 429) return "Too many requests. Please try again " + waitText(response) + ".";
     if (response.status >= 500) return "The assistant is unavailable right now. Please try again " + waitText(response) + ".";
     return "Something went wrong (" + response.status + ").";
   }
 
-  function credentials() {
-    if (signInConfig) {
-      const token = sessionStorage.getItem(TOKEN_STORAGE);
-      return token ? { path: "/api/web/chat", headers: { Authorization: token } } : null;
-    }
-    const apiKey = keyInput.value.trim();
-    if (!apiKey) return null;
-    sessionStorage.setItem(KEY_STORAGE, apiKey);
-    return { path: "/api/chat", headers: { "x-api-key": apiKey } };
-  }
-
   async function submit() {
-    const text = input.value.trim();
-    if (!text) return;
-    const auth = credentials();
-    if (!auth) {
-      showError(signInConfig ? "Sign in first." : "Enter your API key first.");
-      (signInConfig ? signIn : keyInput).focus();
+    if (busy) return; // Enter while a reply is pending sends nothing
+    const text = input.value;
+    if (!text.replace(UNSAFE, "").trim()) return;
+    const length = storedLength(text);
+    if (length > maxChars) {
+      showError("That message is " + length + " characters long; the limit is " + maxChars + ".", false);
+      return;
+    }
+    const who = auth.credentials();
+    if (!who) {
+      const missing = auth.missing();
+      showError(missing.text, false);
+      missing.control.focus();
       return;
     }
     clearError();
-    addMessage("user", text);
-    input.value = "";
-    setBusy(true);
+    setBusy(true, "The assistant is thinking…");
+    const question = addMessage("user", text);
+    question.classList.add("message--sending");
     try {
-      const response = await fetch(auth.path, {
+      const response = await fetch(who.prefix + "/chat", {
         method: "POST",
-        headers: Object.assign({ "Content-Type": "application/json" }, auth.headers),
+        headers: Object.assign({ "Content-Type": "application/json" }, who.headers),
         body: JSON.stringify({ sessionId: sessionId, message: text }),
       });
-      if (response.ok) {
-        const body = await response.json();
-        addMessage("assistant", String(body.reply));
-      } else {
-        showError(await explain(response));
-      }
-    } catch (_) {
-      showError("The network is unreachable. Check your connection and try again.");
+      if (!response.ok) throw new Error(await explain(response));
+      const body = await response.json();
+      question.classList.remove("message--sending");
+      input.value = "";
+      addMessage("assistant", String(body.reply), question);
+    } catch (error) {
+      // Not sent: the question goes, its text stays in the box, and Retry sends it again.
+      question.remove();
+      const reason = error instanceof TypeError ? "The network is unreachable. Check your connection and try again." : error.message;
+      showError(reason, true);
     } finally {
       setBusy(false);
-      input.focus();
+      updateCount();
+      if (document.activeElement !== keyInput) input.focus();
     }
   }
 
-  loadSignIn();
+  // After a reload: the conversation of this tab's session, as the API stored it.
+  async function restore() {
+    const who = auth.credentials();
+    if (!who) return;
+    const shown = sessionId;
+    try {
+      const response = await fetch(who.prefix + "/conversations/" + encodeURIComponent(shown), { headers: who.headers });
+      if (!response.ok) return; // a wrong key is explained when a message is sent
+      const body = await response.json();
+      // Nothing to restore into if the session changed or a message was sent meanwhile.
+      if (shown !== sessionId || messages.childElementCount > 0 || !Array.isArray(body.messages)) return;
+      messages.replaceChildren();
+      if (body.truncated) addMessage("notice", "Earlier messages of this conversation are not shown.");
+      for (const message of body.messages) {
+        addMessage(message.role === "user" ? "user" : "assistant", String(message.content));
+      }
+    } catch (_) {
+      // the conversation simply starts empty
+    }
+  }
 
+  async function start() {
+    setBusy(true, "Loading the conversation…");
+    try {
+      const loaded = await auth.load();
+      maxChars = loaded.maxMessageChars;
+      if (loaded.error) showError(loaded.error, false);
+      await restore();
+    } finally {
+      setBusy(false);
+      updateCount();
+    }
+  }
+
+  newConversation.addEventListener("click", () => {
+    if (busy) return;
+    sessionId = startSession();
+    messages.replaceChildren();
+    clearError();
+    input.focus();
+  });
+  retry.addEventListener("click", () => submit());
+  keyInput.addEventListener("change", () => {
+    if (!busy && messages.childElementCount === 0) restore();
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     submit();
   });
+  input.addEventListener("input", updateCount);
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       submit();
     }
   });
+  start();
 })();
