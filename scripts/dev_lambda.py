@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,11 +74,24 @@ class LambdaService:
         self._lock = threading.Lock()
 
     def invoke(self, function: Function, event: dict[str, Any]) -> Future[dict[str, Any]]:
-        """Run the event in a free container of the function (starting one if none is free)."""
-        return self._pool(function).submit(_invoke, function, event)
+        """Run the event in a free container of the function (starting one if none is free). A
+        container that died (as Lambda replaces a crashed one) takes its pool with it: the next
+        invocation gets fresh containers."""
+        pool = self._pool(function)
+        try:
+            return pool.submit(_invoke, function, event)
+        except BrokenProcessPool:
+            return self._replace(function, pool).submit(_invoke, function, event)
 
     def _pool(self, function: Function) -> ProcessPoolExecutor:
         with self._lock:
+            return self._pools.get(function.name) or self._start(function)
+
+    def _replace(self, function: Function, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pools.get(function.name) is broken:  # not yet replaced by another request
+                broken.shutdown(wait=False, cancel_futures=True)
+                del self._pools[function.name]
             return self._pools.get(function.name) or self._start(function)
 
     def _start(self, function: Function) -> ProcessPoolExecutor:

@@ -79,12 +79,11 @@ def make_handler(stage: DevStage) -> type[BaseHTTPRequestHandler]:
                 )
 
         def _api(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > API_GATEWAY_MAX_BODY_BYTES:
-                self.close_connection = True  # the body stays unread
-                self._answer(GatewayAnswer.json(413, "Request Too Long"))
+            body = self._body()
+            if isinstance(body, GatewayAnswer):
+                self.close_connection = True  # what is left of the body stays unread
+                self._answer(body)
                 return
-            body = self.rfile.read(length) if length else b""
             event = stage.gateway.admit(self.command, self.path, self.headers, body)
             if isinstance(event, GatewayAnswer):
                 self._answer(event)
@@ -104,6 +103,35 @@ def make_handler(stage: DevStage) -> type[BaseHTTPRequestHandler]:
             raw = response.get("body") or ""
             payload = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode()
             self._send(int(response["statusCode"]), payload, headers)
+
+        def _body(self) -> bytes | GatewayAnswer:
+            """The request body, by Content-Length or chunked; what API Gateway answers when it cannot
+            be read or is over its 10 MB."""
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                return self._chunked()
+            declared = (self.headers.get("Content-Length") or "0").strip()
+            if not (declared.isascii() and declared.isdigit()):
+                return GatewayAnswer.json(400, "Content-Length must be a whole number of bytes")
+            if int(declared) > API_GATEWAY_MAX_BODY_BYTES:
+                return GatewayAnswer.json(413, "Request Too Long")
+            return self.rfile.read(int(declared)) if int(declared) else b""
+
+        def _chunked(self) -> bytes | GatewayAnswer:
+            body = b""
+            while True:
+                size_line = self.rfile.readline(64).split(b";", 1)[0].strip()
+                try:
+                    size = int(size_line, 16)
+                except ValueError:
+                    return GatewayAnswer.json(400, "The chunked body is malformed")
+                if size < 0 or len(body) + size > API_GATEWAY_MAX_BODY_BYTES:
+                    return GatewayAnswer.json(413, "Request Too Long")
+                if size == 0:
+                    while self.rfile.readline(1024).strip():  # trailers, up to the blank line
+                        pass
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline(8)  # the chunk's CRLF
 
         def _static(self, path: str) -> None:
             if path == "/config.json":  # an API key locally, unless the fake sign-in stands in for Cognito

@@ -118,7 +118,11 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         )
 
     @app.exception_handler([IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError])
-    def idempotency_store(_: Exception) -> Response[dict[str, Any]]:
+    def idempotency_store(error: Exception) -> Response[dict[str, Any]]:
+        from lambda_src.chat.idempotency import answer_erased  # only requests with the header get here
+
+        if answer_erased(error):
+            return session_erased(SessionErased())
         count("StoreErrors")
         return answer(
             503, "Request de-duplication is unavailable. Please retry shortly.", {"Retry-After": "2"}

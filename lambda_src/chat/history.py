@@ -91,7 +91,9 @@ class ConversationHistory:
            are conditional on the generation it started with);
         3. every item written before step 2 goes: all those of a smaller generation, and the jobs,
            cached answers and idempotency records the session points at.
-        A turn started after step 2 belongs to the session as it is used again, and stays."""
+        A turn started after step 2 belongs to the session as it is used again, and stays; a job queued
+        or an idempotency record written while this runs is erased with the rest (it carries no
+        generation)."""
         partition = keys.session_partition(owner, session_id)
         try:
             self._delete(

@@ -21,13 +21,38 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 _BOTO_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
 
 
+class SaveOntoOwnRecord:
+    """The DynamoDB client Powertools is given. Its one update_item saves the answer onto the request's
+    in-progress record; here that is conditional on the record still being there. Erasing the session
+    deletes it, and an answer finished just before the erasure must not come back after it: the save
+    fails instead (answer_erased() recognises that), and the caller is told the session was erased."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def update_item(self, **request: Any) -> Any:
+        return self._client.update_item(**request, ConditionExpression="attribute_exists(pk)")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def answer_erased(error: BaseException) -> bool:
+    """Whether an idempotency store error is the save of an answer whose record an erasure deleted."""
+    cause = error.__cause__
+    return isinstance(cause, ClientError) and (
+        cause.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    )
+
+
 @cache
 def _client() -> Any:
-    return boto3.client("dynamodb", config=_BOTO_CONFIG)
+    return SaveOntoOwnRecord(boto3.client("dynamodb", config=_BOTO_CONFIG))
 
 
 @lru_cache(maxsize=256)

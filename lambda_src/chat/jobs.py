@@ -31,6 +31,10 @@ class JobAlreadyAnswered(Exception):
     """Another delivery of this job's message already produced the answer."""
 
 
+class JobGone(Exception):
+    """The job's record is not there: erased with its session, or expired."""
+
+
 class JobBusy(Exception):
     """Another delivery is answering this job right now; try again after the lease."""
 
@@ -119,7 +123,7 @@ class JobStore:
 
     def claim(self, owner: str, job_id: str, *, now: float, lease_seconds: int) -> None:
         """queued, running with an expired lease, or failed-but-retryable (a redriven dead letter)
-        -> running; raises if answered or busy."""
+        -> running; raises if answered, busy or gone."""
         try:
             self._table.update_item(
                 Key=self._key(owner, job_id),
@@ -142,7 +146,9 @@ class JobStore:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise StoreUnavailable("job claim failed") from error
             job = self.get(owner, job_id)
-            if job is None or job.get("status") in ("done", "failed"):
+            if job is None:
+                raise JobGone(job_id) from None
+            if job.get("status") in ("done", "failed"):
                 raise JobAlreadyAnswered(job_id) from None
             raise JobBusy(job_id) from None
         except BotoCoreError as error:

@@ -26,7 +26,7 @@ from lambda_src.chat.cache import CachePolicy, completion_from
 from lambda_src.chat.dynamo import SECONDS_PER_DAY, Operation, StoreUnavailable, batch_get, get, transact
 from lambda_src.chat.providers.base import Completion
 from lambda_src.chat.quotas import Admission, QuotaExceeded, Tier, quota_day
-from lambda_src.chat.turn_writes import TurnWrites
+from lambda_src.chat.turn_writes import TurnWrites, lease_held
 from lambda_src.chat.turns import SessionErased, Snapshot, StateChanged, Turn, TurnInProgress
 
 # The recent turns kept in the state item for the model; DynamoDB items hold at most 400 KB.
@@ -73,9 +73,7 @@ class SessionStore:
         recent = self._recent(state, now)
         pending = item["pending"]
         running = (
-            pending
-            if pending and pending.get("status") == "running" and float(pending["leaseUntil"]) > now
-            else None
+            pending if pending and pending.get("status") == "running" and lease_held(pending, now) else None
         )
         cached = None
         answer = item.get("cache")
@@ -167,13 +165,14 @@ class SessionStore:
         failed = transact(self._client, operations)
         if "required" in failed:
             raise SessionErased
+        # A running turn of the same message first: a resend waits for its answer, whatever the quota.
+        if "pending" in failed:
+            raise TurnInProgress(answer_by=answer_by, now=now)
         if "requests" in failed:
             remaining["session_requests"] = 0
             raise QuotaExceeded("session_requests", retry_after=until_reset, remaining=remaining)
         if "tokens" in failed:
             raise QuotaExceeded("daily_tokens", retry_after=until_reset, remaining=remaining)
-        if "pending" in failed:
-            raise TurnInProgress(answer_by=answer_by, now=now)
         if failed:
             raise StateChanged
         admission = Admission(
@@ -241,7 +240,12 @@ class SessionStore:
                 recent = self._recent(current, now)
                 continue
             if "pending" in failed:
-                return settled, self._store_reply_only(turn, completion, now)
+                # Our running mark was taken over after our lease ran out: store the reply without it.
+                operations = [op for op in operations if op[0] != "pending"]
+                try:
+                    return settled, not transact(self._client, operations)
+                except StoreUnavailable:
+                    return settled, False
             return settled, False
         return settled, False
 
@@ -277,7 +281,7 @@ class SessionStore:
             return None, None
         if item.get("status") == "done":
             return str(item["body"]), None
-        if float(item["leaseUntil"]) <= self._clock():
+        if not lease_held(item, self._clock()):
             return None, None
         return None, float(item.get("answerBy", item["leaseUntil"]))
 
@@ -345,20 +349,6 @@ class SessionStore:
                 raise StoreUnavailable("quota update failed") from error
         except BotoCoreError as error:
             raise StoreUnavailable("quota update failed") from error
-
-    def _store_reply_only(self, turn: Turn, completion: Completion, now: float) -> bool:
-        """Our running mark was taken over after the lease ran out: store the reply without it."""
-        operations = [
-            op
-            for op in self._finishing(
-                turn, completion, "", self._bounded(turn.recent), turn.version, 0, True, now
-            )
-            if op[0] in ("state", "reply")
-        ]
-        try:
-            return not transact(self._client, operations)
-        except StoreUnavailable:
-            return False
 
     def _recent(self, state: dict[str, Any] | None, now: float) -> list[dict[str, Any]]:
         """The state's unexpired messages, oldest first, as plain values (DynamoDB gives Decimals).

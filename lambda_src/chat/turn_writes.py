@@ -18,6 +18,12 @@ from lambda_src.chat.providers.base import Completion
 ANSWER_KEPT_FOR_WAITERS_SECONDS = 120
 
 
+def lease_held(item: dict[str, Any], now: float) -> bool:
+    """Whether a running mark still holds at ``now``; in whole seconds, the same rule as running()'s
+    condition, so a reader and a writer never disagree about a lease that has just run out."""
+    return int(item["leaseUntil"]) > int(now)
+
+
 class TurnWrites:
     def __init__(self, table_name: str, *, retention_seconds: int) -> None:
         self._name = table_name
@@ -150,7 +156,8 @@ class TurnWrites:
                         "answerBy": int(answer_by) + 1,
                         "expiresAt": int(lease_until) + ANSWER_KEPT_FOR_WAITERS_SECONDS,
                     },
-                    "ConditionExpression": "attribute_not_exists(sk) OR #s = :done OR leaseUntil < :now",
+                    # The lease is over once the clock's whole second reaches it (as lease_held() reads it).
+                    "ConditionExpression": "attribute_not_exists(sk) OR #s = :done OR leaseUntil <= :now",
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": {":done": "done", ":now": int(now)},
                 }

@@ -30,6 +30,8 @@ router = Router()
 TRANSCRIPT_LIMIT = 200
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
+# A cursor's time is epoch milliseconds; DynamoDB numbers hold 38 digits, this is far below that.
+MAX_EPOCH_MS = 10**15
 
 
 @router.get("/conversations")
@@ -66,7 +68,7 @@ def erase(sessionId: str) -> Response[str]:  # noqa: N803
 def _limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_PAGE
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE:
         raise BadRequest(f"limit: must be a whole number from 1 to {MAX_PAGE}")
     return int(value)
 
@@ -92,7 +94,8 @@ def _after(cursor: str | None, owner: str) -> dict[str, Any] | None:
         or key[keys.SESSION_OWNER] != owner
         or not str(key["pk"]).startswith(keys.session_partition(owner, ""))
         or key["sk"] != keys.STATE
-        or not isinstance(key[keys.LAST_ACTIVE], int)
+        or type(key[keys.LAST_ACTIVE]) is not int  # a bool is an int to isinstance()
+        or not 0 <= key[keys.LAST_ACTIVE] < MAX_EPOCH_MS
     ):
         raise refused
     return key

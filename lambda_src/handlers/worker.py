@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_src.chat import keys
 from lambda_src.chat.dependencies import dependencies
-from lambda_src.chat.jobs import JobAlreadyAnswered, JobMessage, JobStore
+from lambda_src.chat.jobs import JobAlreadyAnswered, JobGone, JobMessage, JobStore
 from lambda_src.chat.models import BadRequest, ChatRequest
 from lambda_src.chat.providers.base import LlmBadResponse
 from lambda_src.chat.quotas import QuotaExceeded
@@ -56,6 +56,10 @@ def _answer(job: JobMessage, record: SQSRecord) -> None:
     except JobAlreadyAnswered:
         logger.info("job already answered: a repeated delivery")
         count("JobDuplicateDeliveries")
+        return
+    except JobGone:
+        logger.info("job no longer exists (erased with its session, or expired); its message is dropped")
+        count("JobsDiscarded")
         return
     try:
         request = ChatRequest.parse(

@@ -154,3 +154,18 @@ def test_an_api_key_typed_after_the_reload_brings_the_conversation_back(page: Pa
 
     with_key(page, API_KEY)
     expect(page.locator(".message")).to_have_count(2)
+
+
+def test_enter_in_the_key_field_never_puts_the_key_in_the_address(page: Page) -> None:
+    page.get_by_label("API key").fill("a-secret-key-value")
+    page.get_by_label("API key").press("Enter")
+    page.wait_for_timeout(300)  # a navigation, if there were one, would have started
+    assert "a-secret-key-value" not in page.url
+    expect(page.get_by_label("API key")).to_have_value("a-secret-key-value")
+
+
+def test_a_lone_surrogate_is_left_out_of_what_is_sent_as_the_api_would_refuse_it(page: Page) -> None:
+    with_key(page)
+    page.evaluate("document.getElementById('message').value = 'a\\uD800b'")
+    page.get_by_label("Your message").press("Enter")
+    expect(page.locator(".message--assistant")).to_contain_text("You said 2 characters.")

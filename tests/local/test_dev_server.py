@@ -182,3 +182,37 @@ def test_a_port_in_use_is_said_so(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"port {port} is already in use" in result.stderr
     assert "make dev PORT=" in result.stderr
+
+
+def _raw(base: str, request: bytes) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=15) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_malformed_content_length_is_a_json_400(server: str) -> None:
+    for length in (b"abc", b"-1", b"1e3"):
+        answer = _raw(
+            server,
+            b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: " + API_KEY.encode() + b"\r\n"
+            b"Content-Length: " + length + b"\r\n\r\n{}",
+        )
+        assert answer.startswith(b"HTTP/1.0 400"), (length, answer[:60])
+        assert b'"message"' in answer
+
+
+def test_a_chunked_body_is_read_like_any_other(server: str) -> None:
+    body = json.dumps({"sessionId": "session-chunked", "message": "sent in chunks"}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:])) + b"0\r\n\r\n"
+    answer = _raw(
+        server,
+        b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: " + API_KEY.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks,
+    )
+    assert answer.startswith(b"HTTP/1.0 200"), answer[:200]
+    assert b"You said 14 characters." in answer

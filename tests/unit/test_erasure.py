@@ -104,15 +104,18 @@ def _queue_job(message: str = "later") -> str:
     return str(queued.body["jobId"])
 
 
-def test_a_job_queued_before_the_erasure_is_never_answered(chat_env: ChatEnv) -> None:
+def test_a_job_queued_before_the_erasure_is_never_answered(chat_env: ChatEnv, log_lines: Any) -> None:
     _queue_job()
     assert _erase().status == 204
 
-    assert work_queued_jobs() == {"batchItemFailures": []}
+    assert work_queued_jobs() == {"batchItemFailures": []}  # its message is dropped, not retried
 
     assert chat_env.fake_llm.requests == []
     assert _everything(chat_env).count("CONV#") == 1  # the session's emptied state, nothing else
     assert chat_env.items() == []
+    messages = [line["message"] for line in log_lines()]
+    assert "job no longer exists (erased with its session, or expired); its message is dropped" in messages
+    assert not any("already answered" in m for m in messages)
 
 
 def test_a_job_claimed_before_the_erasure_but_not_yet_started_writes_nothing(
@@ -158,3 +161,32 @@ def test_messages_of_turns_started_before_the_erasure_go_whatever_their_clock_sa
     assert _erase().status == 204
 
     assert chat_env.items() == []
+
+
+def test_an_answer_finished_just_before_the_erasure_is_not_kept_for_idempotent_replays(
+    chat_env: ChatEnv, monkeypatch: Any
+) -> None:
+    """The erasure may come between the turn's last write and Powertools saving the answer for replays:
+    the save must not bring the erased answer back."""
+    from lambda_src.handlers import chat as chat_handler
+
+    chat_env.fake_llm.answer(reply=SECRET_REPLY)
+    real_reply_to = chat_handler.reply_to
+
+    def answered_then_erased(*args: Any, **kwargs: Any) -> Any:
+        outcome = real_reply_to(*args, **kwargs)
+        assert _erase().status == 204
+        return outcome
+
+    monkeypatch.setattr(chat_handler, "reply_to", answered_then_erased)
+    event = rest_event(
+        "POST", "/chat", body={"sessionId": SESSION, "message": "hi"}, headers={"Idempotency-Key": "k-2"}
+    )
+    first = invoke(event)
+    assert first.status == 409
+    assert "erased" in first.body["message"]
+    assert SECRET_REPLY not in _everything(chat_env)
+
+    monkeypatch.setattr(chat_handler, "reply_to", real_reply_to)
+    chat_env.fake_llm.answer(reply="A fresh answer.")
+    assert invoke(event).body["reply"] == "A fresh answer."

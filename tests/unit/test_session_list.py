@@ -3,6 +3,8 @@ a caller can export everything held about it."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 from tests.unit.conftest import DEFAULT_CLIENT, ChatEnv, HttpAnswer, chat, invoke, rest_event
@@ -64,3 +66,24 @@ def test_bad_paging_parameters_are_a_400(chat_env: ChatEnv) -> None:
     assert _list({"limit": "0"}).status == 400
     assert _list({"limit": "1000"}).status == 400
     assert _list({"cursor": "not-a-cursor"}).status == 400
+
+
+def _cursor(key: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def test_odd_paging_values_are_a_400_never_a_500(chat_env: ChatEnv) -> None:
+    for limit in ("²", "\u0661\u0660", "+5", " 5", "5.0", "-1", "9" * 40):
+        assert _list({"limit": limit}).status == 400, limit
+    partition = f"CONV#{DEFAULT_CLIENT}#session-0001"
+    good = {
+        "pk": partition,
+        "sk": "STATE",
+        "sessionOwner": DEFAULT_CLIENT,
+        "lastActiveAtMs": 1_800_000_000_000,
+    }
+    assert _list({"cursor": _cursor(good)}).status == 200
+    for active in (10**40, -1, True, 1.5, "1800000000000"):
+        assert _list({"cursor": _cursor({**good, "lastActiveAtMs": active})}).status == 400, active
+    for odd in ([good], "text", None, {**good, "extra": 1}):
+        assert _list({"cursor": _cursor(odd)}).status == 400, odd

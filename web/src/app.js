@@ -34,6 +34,7 @@
     unsafeRanges.push("\\u{" + first.toString(16) + "}\\u{" + (first + 1).toString(16) + "}");
   }
   const UNSAFE = new RegExp("[" + unsafeRanges.join("") + "]", "gu");
+  const LONE_SURROGATE = /[\uD800-\uDFFF]/gu; // with the u flag, a pair is one code point and never matches
 
   function storedLength(text) {
     return Array.from(text.replace(UNSAFE, "")).length;
@@ -150,7 +151,8 @@
       const response = await fetch(who.prefix + "/chat", {
         method: "POST",
         headers: Object.assign({ "Content-Type": "application/json" }, who.headers),
-        body: JSON.stringify({ sessionId: sessionId, message: text }),
+        // A lone surrogate is not text (the API refuses it as invalid JSON); everything else goes as typed.
+        body: JSON.stringify({ sessionId: sessionId, message: text.replace(LONE_SURROGATE, "") }),
       });
       if (!response.ok) throw new Error(await explain(response));
       const body = await response.json();

@@ -119,6 +119,11 @@
     const query = new URLSearchParams({ client_id: signInConfig.clientId, logout_uri: signInConfig.redirectUri });
     location.assign(signInConfig.domain + "/logout?" + query.toString());
   });
+  // Enter in the key field must not submit its form: a GET would put the key in the URL (history, logs).
+  keyForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    keyInput.dispatchEvent(new Event("change"));
+  });
   keyInput.value = sessionStorage.getItem(KEY_STORAGE) || "";
   keyInput.addEventListener("input", () => keyInput.removeAttribute("aria-invalid"));
   keyInput.addEventListener("change", () => sessionStorage.setItem(KEY_STORAGE, keyInput.value.trim()));
