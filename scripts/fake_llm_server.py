@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from scripts.fake_llm_stream import stream_answer
+
 # Text a real provider might put in an error body; tests assert it never reaches a client or log.
 PROVIDER_ERROR_TEXT = "upstream-internal-detail: shard 7 overloaded"
 MAX_HANG_SECONDS = 10.0
@@ -36,6 +38,11 @@ class Behaviour:
     delay: float = 0.0
     retry_after: str | None = None
     reply: str | None = None
+    # Streamed answers (a request with "stream": true): the pause before each word, and a fault
+    # (fake_llm_stream.FAULTS) instead of the word numbered fault_after (0: before the first).
+    token_delay: float = 0.0
+    fault: str | None = None
+    fault_after: int = 0
 
 
 @dataclass
@@ -43,6 +50,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    first_chunk_at: float | None = None  # time.perf_counter() when a stream's first word was sent
 
 
 @dataclass
@@ -97,7 +105,8 @@ def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
             except ValueError:
                 body = {}
-            fake.record(RecordedRequest(path=self.path, headers=dict(self.headers.items()), body=body))
+            recorded = RecordedRequest(path=self.path, headers=dict(self.headers.items()), body=body)
+            fake.record(recorded)
             if not self.path.endswith("/chat/completions"):
                 self._send(404, {"error": {"message": "unknown path"}})
                 return
@@ -110,6 +119,20 @@ def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
                 return
             if behaviour.delay:
                 time.sleep(behaviour.delay)
+            if body.get("stream") is True and behaviour.mode in ("ok", "slow", "no_usage"):
+                completion = _completion(body, behaviour.reply)
+                if behaviour.mode == "no_usage":
+                    body = {**body, "stream_options": {}}
+                stream_answer(
+                    self,
+                    body,
+                    completion,
+                    token_delay=behaviour.token_delay,
+                    fault=behaviour.fault,
+                    fault_after=behaviour.fault_after,
+                    first_chunk_sent=lambda: setattr(recorded, "first_chunk_at", time.perf_counter()),
+                )
+                return
             if behaviour.mode == "status":
                 headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
                 self._send(behaviour.status, {"error": {"message": PROVIDER_ERROR_TEXT}}, headers)

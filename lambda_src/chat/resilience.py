@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar, cast
 
 from lambda_src.chat.models import Message
 from lambda_src.chat.providers.base import (
@@ -16,12 +17,16 @@ from lambda_src.chat.providers.base import (
     LlmBadResponse,
     LlmError,
     LlmUnavailable,
+    StreamingChatModel,
+    StreamLimits,
 )
+from lambda_src.chat.started_stream import StartedStream
 
 # An attempt that cannot get at least this long before the deadline is not started.
 MIN_ATTEMPT_SECONDS = 1.0
 
 EventSink = Callable[..., None]
+T = TypeVar("T")
 
 
 def _ignore(event: str, **fields: object) -> None:
@@ -110,6 +115,43 @@ class FailoverChat:
         return str(getattr(self.providers[0], "model", ""))
 
     def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
+        return self._failover(lambda provider: provider.complete(messages, deadline=deadline), deadline)
+
+    def stream(self, messages: Sequence[Message], *, limits: StreamLimits) -> StartedStream:
+        """The first provider to start a reply in time, with its first piece. Before that piece a
+        failing provider is retried and failed over exactly as complete() does; after it the stream
+        belongs to that provider, and a failure ends it (StreamCut): a reply is never spliced from two
+        providers."""
+
+        def start(provider: ChatModel) -> StartedStream:
+            begun = time.monotonic()
+            stream = cast(StreamingChatModel, provider).stream(messages, limits=limits)
+            pieces = iter(stream)
+            try:
+                first = next(pieces)
+            except StopIteration:
+                raise LlmBadResponse("malformed_response") from None  # finished without a word
+            except BaseException:
+                stream.close()
+                raise
+            return StartedStream(
+                provider=provider.name,
+                model=str(getattr(stream, "model", "") or getattr(provider, "model", "")),
+                stream=stream,
+                pieces=pieces,
+                first=first,
+                first_piece_ms=(time.monotonic() - begun) * 1000,
+                breaker=self.breakers[provider.name],
+                on_event=self.on_event,
+            )
+
+        # The provider's health is settled when its reply ends (StartedStream): a provider that starts
+        # every reply and cuts each one must open its circuit.
+        return self._failover(start, limits.first_token_by, success_when_returned=False)
+
+    def _failover(
+        self, call: Callable[[ChatModel], T], deadline: float, *, success_when_returned: bool = True
+    ) -> T:
         waits: list[int] = []
         refused: LlmBadResponse | None = None
         for position, provider in enumerate(self.providers):
@@ -122,7 +164,7 @@ class FailoverChat:
                 waits.append(breaker.seconds_until_trial())
                 continue
             try:
-                completion = self._attempts(provider, breaker, messages, deadline)
+                result = self._attempts(provider, breaker, call, deadline, success_when_returned)
             except LlmBadResponse as error:
                 refused = error
                 continue
@@ -137,19 +179,24 @@ class FailoverChat:
                 continue
             if position > 0:
                 self.on_event("fallback_used", provider=provider.name)
-            return completion
+            return result
         if refused is not None and not waits:
             raise refused
         raise AllProvidersFailed(retry_after=min(waits) if waits else DEFAULT_RETRY_AFTER_SECONDS)
 
     def _attempts(
-        self, provider: ChatModel, breaker: CircuitBreaker, messages: Sequence[Message], deadline: float
-    ) -> Completion:
+        self,
+        provider: ChatModel,
+        breaker: CircuitBreaker,
+        call: Callable[[ChatModel], T],
+        deadline: float,
+        success_when_returned: bool,
+    ) -> T:
         for attempt in range(self.retry.max_attempts):
             if deadline - time.monotonic() < MIN_ATTEMPT_SECONDS:
                 raise LlmUnavailable("no_time_left")
             try:
-                completion = provider.complete(messages, deadline=deadline)
+                result = call(provider)
             except LlmError as error:
                 self.on_event("provider_error", provider=provider.name, kind=error.kind)
                 if self._told_when_to_come_back(error, deadline):
@@ -178,8 +225,9 @@ class FailoverChat:
             except Exception:
                 breaker.record_failure()  # an adapter bug must not leave a trial call unresolved
                 raise
-            breaker.record_success()
-            return completion
+            if success_when_returned:
+                breaker.record_success()
+            return result
         raise LlmUnavailable("no_attempt_made")  # unreachable with max_attempts >= 1
 
     @staticmethod

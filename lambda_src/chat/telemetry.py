@@ -71,6 +71,12 @@ def record_event(event: str, **fields: object) -> None:
         logger.warning(event, extra={k: str(v) for k, v in fields.items()})
 
 
+def provider_metric(name: str, provider: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
+    """A metric of one provider (dimension ``provider``), published at once."""
+    with single_metric(name=name, unit=unit, value=value) as metric:
+        metric.add_dimension(name="provider", value=provider)
+
+
 def record_turn(outcome: TurnOutcome, *, client: str, session_id: str, message_chars: int) -> None:
     """The figures of one answered turn, synchronous or queued: metrics and one log line, no text.
     ``client`` is the API key's id or user-<sub>, never a key value."""

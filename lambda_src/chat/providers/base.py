@@ -7,7 +7,7 @@ text is never carried into it, so it cannot reach a caller or a log line by acci
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +58,34 @@ class ChatModel(Protocol):
     def model(self) -> str: ...
 
     def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion: ...
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """When a streamed reply must start and end, as ``time.monotonic()`` instants, and the longest
+    silence allowed between two pieces of it."""
+
+    first_token_by: float
+    deadline: float
+    idle_seconds: float
+
+
+class ReplyStream(Protocol):
+    """A reply as the provider generates it. Iterating yields pieces of text; it raises an LlmError if
+    the provider fails, times out or goes silent, and never ends quietly before the reply is complete:
+    when iteration stops, ``usage`` holds what the provider reported (None if it reported nothing)."""
+
+    @property
+    def usage(self) -> Usage | None: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None:
+        """Stop the model call now (the caller went away); safe from another thread, and twice."""
+
+
+class StreamingChatModel(ChatModel, Protocol):
+    def stream(self, messages: Sequence[Message], *, limits: StreamLimits) -> ReplyStream: ...
 
 
 def remaining_before(deadline: float) -> float:

@@ -1,4 +1,5 @@
-"""Amazon Bedrock through the Converse API: IAM-authorized, no secret."""
+"""Amazon Bedrock through the Converse API (whole answers) and ConverseStream (bedrock_stream.py):
+IAM-authorized, no secret."""
 
 from __future__ import annotations
 
@@ -11,13 +12,21 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectTimeoutError,
-    EndpointConnectionError,
     ParamValidationError,
     ReadTimeoutError,
 )
 
 from lambda_src.chat.models import Message, Usage
-from lambda_src.chat.providers.base import Completion, LlmBadResponse, LlmUnavailable, remaining_before
+from lambda_src.chat.providers.base import (
+    Completion,
+    LlmBadResponse,
+    LlmError,
+    LlmUnavailable,
+    ReplyStream,
+    StreamLimits,
+    remaining_before,
+)
+from lambda_src.chat.providers.bedrock_stream import BedrockReplyStream
 
 # Bedrock error codes a later attempt can cure, with the kind reported in metrics.
 RETRYABLE_CODES = {
@@ -46,6 +55,24 @@ def converse_messages(messages: Sequence[Message]) -> tuple[list[dict[str, Any]]
     return turns, system
 
 
+def llm_error_from(error: Exception) -> LlmError:
+    """What a botocore failure of a Converse call means for a retry; never the provider's text."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = code[:1].upper() + code[1:]  # the stream's error events are camelCase
+        if code in RETRYABLE_CODES:
+            return LlmUnavailable(RETRYABLE_CODES[code], status=status)
+        if code == "ModelStreamErrorException" or (status is not None and status >= 500):
+            return LlmUnavailable("server_error", status=status)
+        return LlmBadResponse("rejected", status=status)
+    if isinstance(error, ParamValidationError):
+        return LlmBadResponse("rejected")
+    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
+        return LlmUnavailable("timeout")
+    return LlmUnavailable("connection")
+
+
 class BedrockConverseClient:
     def __init__(
         self,
@@ -64,11 +91,7 @@ class BedrockConverseClient:
         self._client_for = client_for
         self._timeout_seconds = timeout_seconds
 
-    def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
-        wait = math.floor(min(self._timeout_seconds, remaining_before(deadline)))
-        if wait < 1:
-            raise LlmUnavailable("no_time_left")
-        client = self._client_for(wait)
+    def _request(self, messages: Sequence[Message]) -> dict[str, Any]:
         turns, system = converse_messages(messages)
         request: dict[str, Any] = {
             "modelId": self.model,
@@ -77,23 +100,33 @@ class BedrockConverseClient:
         }
         if system:
             request["system"] = system
+        return request
+
+    def stream(self, messages: Sequence[Message], *, limits: StreamLimits) -> ReplyStream:
+        """ConverseStream: it must start by ``limits.first_token_by`` (and within this provider's own
+        timeout), then never fall silent for ``limits.idle_seconds`` (the client's read timeout)."""
+        first_token_by = min(limits.first_token_by, time.monotonic() + self._timeout_seconds)
+        remaining_before(first_token_by)
+        client = self._client_for(max(1, math.ceil(limits.idle_seconds)))
+        try:
+            response = client.converse_stream(**self._request(messages))
+        except (ClientError, ParamValidationError, BotoCoreError) as error:
+            raise llm_error_from(error) from None
+        return BedrockReplyStream(
+            response["stream"],
+            limits=StreamLimits(first_token_by, limits.deadline, limits.idle_seconds),
+            model=self.model,
+        )
+
+    def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
+        wait = math.floor(min(self._timeout_seconds, remaining_before(deadline)))
+        if wait < 1:
+            raise LlmUnavailable("no_time_left")
         started = time.monotonic()
         try:
-            response = client.converse(**request)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in RETRYABLE_CODES:
-                raise LlmUnavailable(RETRYABLE_CODES[code], status=status) from None
-            if status is not None and status >= 500:
-                raise LlmUnavailable("server_error", status=status) from None
-            raise LlmBadResponse("rejected", status=status) from None
-        except ParamValidationError:
-            raise LlmBadResponse("rejected") from None
-        except (ReadTimeoutError, ConnectTimeoutError):
-            raise LlmUnavailable("timeout") from None
-        except (EndpointConnectionError, BotoCoreError):
-            raise LlmUnavailable("connection") from None
+            response = self._client_for(wait).converse(**self._request(messages))
+        except (ClientError, ParamValidationError, BotoCoreError) as error:
+            raise llm_error_from(error) from None
         if time.monotonic() > deadline:
             raise LlmUnavailable("timeout")  # the answer came too late to be of use
         try:

@@ -15,9 +15,12 @@ from lambda_src.chat.providers.base import (
     Completion,
     LlmBadResponse,
     LlmUnavailable,
+    ReplyStream,
+    StreamLimits,
     parse_retry_after,
     remaining_before,
 )
+from lambda_src.chat.providers.openai_stream import OpenAIReplyStream
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_CHUNK_BYTES = 64 * 1024
@@ -25,7 +28,8 @@ MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 
 class OpenAICompatibleClient:
-    """Non-streaming chat completions with a wall-clock deadline that covers every byte of the answer."""
+    """Chat completions: whole answers with a wall-clock deadline that covers every byte of them, or
+    streamed ones (openai_stream.py)."""
 
     def __init__(
         self,
@@ -51,45 +55,8 @@ class OpenAICompatibleClient:
         started = time.monotonic()
         if self._timeout_seconds is not None:  # one attempt's own limit, within the request's deadline
             deadline = min(deadline, started + self._timeout_seconds)
-        headers = {
-            "Authorization": f"Bearer {self._api_key()}",  # may read Secrets Manager: inside the deadline
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-        body = json.dumps(
-            {
-                "model": self.model,
-                "messages": [{"role": m.role, "content": m.content} for m in messages],
-                "max_tokens": self._max_output_tokens,
-            }
-        ).encode()
-        remaining = remaining_before(deadline)
+        response = self._open(messages, deadline=deadline, read_timeout=None, stream=False)
         try:
-            response = self._http.request(
-                "POST",
-                self._url,
-                body=body,
-                headers=headers,
-                timeout=urllib3.Timeout(connect=min(remaining, CONNECT_TIMEOUT_SECONDS), read=remaining),
-                retries=False,
-                redirect=False,
-                preload_content=False,
-            )
-        except urllib3.exceptions.TimeoutError:
-            raise LlmUnavailable("timeout") from None
-        except urllib3.exceptions.HTTPError:
-            raise LlmUnavailable("connection") from None
-        try:
-            status = response.status
-            if status != 200:
-                response.close()  # the error body is not read, so the connection cannot be reused
-                if status == 429:
-                    raise LlmUnavailable("rate_limited", status=status, retry_after=_retry_after(response))
-                if status == 408:
-                    raise LlmUnavailable("timeout", status=status)
-                if status >= 500:
-                    raise LlmUnavailable("server_error", status=status, retry_after=_retry_after(response))
-                raise LlmBadResponse("rejected", status=status)
             data = _read_before(response, deadline)
         finally:
             response.release_conn()
@@ -98,6 +65,70 @@ class OpenAICompatibleClient:
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             raise LlmBadResponse("malformed_response", status=200) from None
         return replace(completion, latency_ms=(time.monotonic() - started) * 1000, provider=self.name)
+
+    def stream(self, messages: Sequence[Message], *, limits: StreamLimits) -> ReplyStream:
+        """Ask the model for a streamed reply: it must start by ``limits.first_token_by`` (and within
+        this provider's own timeout), then never fall silent for ``limits.idle_seconds``."""
+        first_token_by = limits.first_token_by
+        if self._timeout_seconds is not None:
+            first_token_by = min(first_token_by, time.monotonic() + self._timeout_seconds)
+        response = self._open(
+            messages, deadline=first_token_by, read_timeout=limits.idle_seconds, stream=True
+        )
+        return OpenAIReplyStream(
+            response,
+            limits=StreamLimits(first_token_by, limits.deadline, limits.idle_seconds),
+            model=self.model,
+        )
+
+    def _open(
+        self, messages: Sequence[Message], *, deadline: float, read_timeout: float | None, stream: bool
+    ) -> urllib3.BaseHTTPResponse:
+        """The provider's 200 response, its body unread; an LlmError for any other answer."""
+        headers = {
+            "Authorization": f"Bearer {self._api_key()}",  # may read Secrets Manager: inside the deadline
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if stream else "application/json",
+        }
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": self._max_output_tokens,
+        }
+        if stream:
+            request["stream"] = True
+            request["stream_options"] = {"include_usage": True}
+        remaining = remaining_before(deadline)
+        try:
+            response = self._http.request(
+                "POST",
+                self._url,
+                body=json.dumps(request).encode(),
+                headers=headers,
+                timeout=urllib3.Timeout(
+                    connect=min(remaining, CONNECT_TIMEOUT_SECONDS),
+                    read=min(remaining, read_timeout or remaining),
+                ),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
+        except urllib3.exceptions.TimeoutError:
+            raise LlmUnavailable("timeout") from None
+        except urllib3.exceptions.HTTPError:
+            raise LlmUnavailable("connection") from None
+        status = response.status
+        if status == 200:
+            return response
+        response.close()  # the error body is not read, so the connection cannot be reused
+        response.release_conn()
+        if status == 429:
+            raise LlmUnavailable("rate_limited", status=status, retry_after=_retry_after(response))
+        if status == 408:
+            raise LlmUnavailable("timeout", status=status)
+        if status >= 500:
+            raise LlmUnavailable("server_error", status=status, retry_after=_retry_after(response))
+        raise LlmBadResponse("rejected", status=status)
 
 
 def _retry_after(response: urllib3.BaseHTTPResponse) -> int | None:
