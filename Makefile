@@ -28,7 +28,7 @@ CDK := npx --no-install cdk
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_src/requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_src/requirements.txt lambda_src/requirements-stream.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -41,7 +41,7 @@ $(SCAN_VENV)/.installed: requirements-scan.txt
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
 	touch $@
 
-$(RUNTIME_VENV)/.installed: lambda_src/requirements.txt requirements-test.txt
+$(RUNTIME_VENV)/.installed: lambda_src/requirements.txt lambda_src/requirements-stream.txt requirements-test.txt
 	$(RUNTIME_PYTHON) -m venv --clear $(RUNTIME_VENV)
 	$(RUNTIME_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r lambda_src/requirements.txt -r requirements-test.txt
 	touch $@

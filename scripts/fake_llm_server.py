@@ -51,6 +51,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     first_chunk_at: float | None = None  # time.perf_counter() when a stream's first word was sent
+    stream_end: str | None = None  # how a stream ended: complete, fault or client_gone
 
 
 @dataclass
@@ -131,6 +132,7 @@ def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
                     fault=behaviour.fault,
                     fault_after=behaviour.fault_after,
                     first_chunk_sent=lambda: setattr(recorded, "first_chunk_at", time.perf_counter()),
+                    ended=lambda how: setattr(recorded, "stream_end", how),
                 )
                 return
             if behaviour.mode == "status":

@@ -30,6 +30,7 @@ def stream_answer(
     fault: str | None,
     fault_after: int,
     first_chunk_sent: Callable[[], None],
+    ended: Callable[[str], None] = lambda _: None,
 ) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "text/event-stream")
@@ -58,6 +59,7 @@ def stream_answer(
         for number, piece in enumerate(words(completion["choices"][0]["message"]["content"])):
             if fault is not None and number == fault_after:
                 _fail(handler, fault, send)
+                ended("fault")
                 return
             if token_delay:
                 time.sleep(token_delay)
@@ -72,8 +74,9 @@ def stream_answer(
                 )
             )
         send("[DONE]")
+        ended("complete")
     except OSError:
-        return  # the client went away, as a cancelled stream does
+        ended("client_gone")  # the client went away, as a cancelled stream does
 
 
 def _fail(handler: BaseHTTPRequestHandler, fault: str, send: Callable[[str], None]) -> None:

@@ -66,7 +66,15 @@ def llm_budget(configured_timeout: float, remaining_seconds: float) -> float:
     return min(configured_timeout, remaining_seconds - RESPONSE_MARGIN_SECONDS)
 
 
-def reply_to(
+@dataclass(frozen=True)
+class Admitted:
+    """A turn admitted to ask the model (or to take the cached answer), with what the model is sent."""
+
+    turn: Turn
+    messages: list[Message]
+
+
+def admit(
     request: ChatRequest,
     *,
     context: TurnContext,
@@ -74,8 +82,10 @@ def reply_to(
     llm: ChatModel,
     clock: Callable[[], float],
     remaining_seconds: Callable[[], float],
-) -> TurnOutcome:
-    turn: Turn | None = None
+    answer_within: Callable[[], float],
+) -> Admitted | TurnOutcome:
+    """Read the session and admit the turn: Admitted, or the answer of the same message's running turn
+    (waited for). ``answer_within()`` is how long resends are told this turn may take."""
     for _ in range(MAX_ADMIT_ATTEMPTS):
         snapshot = store.read(
             context.owner,
@@ -104,8 +114,7 @@ def reply_to(
                 # The mark holds as long as this invocation can last; resends are told the turn's own
                 # deadline (the model's budget and the time to store the answer).
                 lease_seconds=remaining_seconds() + LEASE_MARGIN_SECONDS,
-                answer_within=llm_budget(context.llm_timeout_seconds, remaining_seconds())
-                + RESPONSE_MARGIN_SECONDS,
+                answer_within=answer_within(),
                 cache_key=None if snapshot.history else _cache_key(request, context, store, llm),
                 requires=context.requires,
             )
@@ -116,15 +125,40 @@ def reply_to(
             if waited is not None:
                 return waited
             continue
-        break
-    if turn is None:
-        raise StoreUnavailable("the session kept changing")
+        return Admitted(turn, messages)
+    raise StoreUnavailable("the session kept changing")
 
+
+def reply_to(
+    request: ChatRequest,
+    *,
+    context: TurnContext,
+    store: SessionStore,
+    llm: ChatModel,
+    clock: Callable[[], float],
+    remaining_seconds: Callable[[], float],
+) -> TurnOutcome:
+    admitted = admit(
+        request,
+        context=context,
+        store=store,
+        llm=llm,
+        clock=clock,
+        remaining_seconds=remaining_seconds,
+        answer_within=lambda: (
+            llm_budget(context.llm_timeout_seconds, remaining_seconds()) + RESPONSE_MARGIN_SECONDS
+        ),
+    )
+    if isinstance(admitted, TurnOutcome):
+        return admitted
+    turn = admitted.turn
     cached = turn.snapshot.cached
     try:
-        completion = cached if cached is not None else _ask(llm, messages, context, remaining_seconds)
+        completion = (
+            cached if cached is not None else _ask(llm, admitted.messages, context, remaining_seconds)
+        )
     except BaseException:
-        _abandon(store, turn)
+        abandon(store, turn)
         raise
     reply = ChatReply(sessionId=request.sessionId, reply=completion.text, usage=completion.usage)
     body = reply.to_json()
@@ -192,7 +226,7 @@ def _ask(
     return llm.complete(messages, deadline=time.monotonic() + budget)
 
 
-def _abandon(store: SessionStore, turn: Turn) -> None:
+def abandon(store: SessionStore, turn: Turn) -> None:
     try:
         store.abandon(turn)
     except StoreUnavailable:

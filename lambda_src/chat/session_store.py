@@ -11,6 +11,8 @@ finish() TransactWriteItems: store the reply, settle the tokens, keep the answer
          it, cache a first answer, update the state; conditional on the generation, so a session
          erased while the model was thinking gets nothing written back.
 abandon() TransactWriteItems: the model gave no answer; the request and its reservation do not count.
+cut()     TransactWriteItems: a streamed reply stopped part-way; the request counts, the tokens spent are
+          settled, the part is not stored.
 """
 
 from __future__ import annotations
@@ -203,15 +205,8 @@ class SessionStore:
         """Store the reply and settle the quota; (the settled admission, whether the reply was stored).
         SessionErased if the session was erased meanwhile: then nothing is written."""
         used = 0 if cached else completion.usage.totalTokens or turn.admission.reserved_tokens
+        settled = _settled(turn, used)
         delta = used - turn.admission.reserved_tokens
-        settled = Admission(
-            client=turn.admission.client,
-            day=turn.admission.day,
-            session_id=turn.admission.session_id,
-            reserved_tokens=used,
-            tokens_remaining=turn.admission.tokens_remaining - delta,
-            session_requests_remaining=turn.admission.session_requests_remaining,
-        )
         now = self._clock()
         settle = delta
         version = turn.version
@@ -272,6 +267,29 @@ class SessionStore:
             # Only the running mark can have failed (another turn took over after our lease): give the
             # quota back without it.
             transact(self._client, [op for op in operations if op[0] != "pending"])
+
+    def cut(self, turn: Turn, *, used_tokens: int) -> Admission:
+        """The reply stopped part-way (the provider cut it, or the caller went away): the part is not
+        stored, so a retry of the message answers it and stores it once; the request counts, and the
+        reservation is settled to ``used_tokens`` (never more than was reserved)."""
+        snapshot = turn.snapshot
+        used = min(used_tokens, turn.admission.reserved_tokens)
+        refund = used - turn.admission.reserved_tokens
+        operations = [
+            self._writes.released(
+                keys.pending_key(snapshot.owner, snapshot.session_id, snapshot.message), turn_id=turn.turn_id
+            )
+        ]
+        if refund:
+            operations.append(
+                self._writes.add(
+                    "tokens", keys.tokens_key(snapshot.owner, turn.admission.day), "used", refund
+                )
+            )
+        if transact(self._client, operations):
+            # Only the running mark can have failed (another turn took over after our lease).
+            transact(self._client, [op for op in operations if op[0] != "pending"])
+        return _settled(turn, used)
 
     def answer_of(self, owner: str, session_id: str, message: str) -> tuple[str | None, float | None]:
         """For a resend waiting on a running turn: (the first answer's body, None) once it is done,
@@ -365,3 +383,16 @@ class SessionStore:
         while len(kept) > 1 and len(json.dumps(kept, ensure_ascii=False).encode()) > MAX_RECENT_BYTES:
             kept = kept[1:]
         return kept
+
+
+def _settled(turn: Turn, used: int) -> Admission:
+    """The turn's admission once ``used`` tokens replace its reservation."""
+    admission = turn.admission
+    return Admission(
+        client=admission.client,
+        day=admission.day,
+        session_id=admission.session_id,
+        reserved_tokens=used,
+        tokens_remaining=admission.tokens_remaining - (used - admission.reserved_tokens),
+        session_requests_remaining=admission.session_requests_remaining,
+    )

@@ -59,6 +59,12 @@ class Settings(BaseModel):
     history_turns: int = Field(ge=0)
     transcript_retention_days: int = Field(gt=0)
     max_message_chars: int = Field(default=1000, gt=0)
+    # The streamed route (POST /chat/stream): the first piece, the whole reply, the longest silence
+    # between pieces, and how often a comment keeps a quiet stream open.
+    stream_first_token_seconds: float = Field(default=30.0, gt=0)
+    stream_reply_seconds: float = Field(default=300.0, gt=0)
+    stream_idle_seconds: float = Field(default=30.0, gt=0)
+    stream_heartbeat_seconds: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from lambda_src.chat.resilience import CircuitBreaker
 
 
+class StreamStopped(Exception):
+    """The stream was closed by its caller (the client went away): not the provider's failure."""
+
+
 class StreamCut(LlmUnavailable):
     """The reply stopped after it had begun: what was sent so far is incomplete."""
 
@@ -39,6 +43,7 @@ class StartedStream:
     on_event: Callable[..., Any]
     started_at: float = field(default_factory=time.monotonic)
     finished_at: float | None = None
+    stopped: bool = False
 
     @property
     def usage(self) -> Usage | None:
@@ -49,6 +54,8 @@ class StartedStream:
         try:
             yield from self.pieces
         except LlmError as error:
+            if self.stopped:
+                raise StreamStopped from None
             self.breaker.record_failure()
             self.on_event("provider_error", provider=self.provider, kind=error.kind)
             if str(self.breaker.state) == "open":
@@ -58,4 +65,6 @@ class StartedStream:
         self.finished_at = time.monotonic()
 
     def close(self) -> None:
+        """Stop the model call (safe from another thread); the iteration ends with StreamStopped."""
+        self.stopped = True
         self.stream.close()

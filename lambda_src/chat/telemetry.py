@@ -77,6 +77,28 @@ def provider_metric(name: str, provider: str, value: float, unit: MetricUnit = M
         metric.add_dimension(name="provider", value=provider)
 
 
+def record_stream_start(provider: str, first_token_ms: float) -> None:
+    """A streamed reply's first piece reached the caller ``first_token_ms`` after the request arrived."""
+    count("TimeToFirstToken", first_token_ms, MetricUnit.Milliseconds)
+    count("StreamsStarted")
+    provider_metric("TimeToFirstToken", provider, first_token_ms, MetricUnit.Milliseconds)
+    provider_metric("StreamsStarted", provider, 1)
+
+
+def record_stream_end(provider: str, outcome: str, *, output_tokens: int, seconds: float) -> None:
+    """How a started stream ended: complete (with its tokens per second), incomplete (the provider cut
+    it) or stopped (the caller went away; not the provider's failure)."""
+    if outcome == "complete":
+        if seconds > 0 and output_tokens:
+            count("TokensPerSecond", output_tokens / seconds, MetricUnit.CountPerSecond)
+            provider_metric("TokensPerSecond", provider, output_tokens / seconds, MetricUnit.CountPerSecond)
+    elif outcome == "incomplete":
+        count("IncompleteStreams")
+        provider_metric("IncompleteStreams", provider, 1)
+    else:
+        count("StreamsStoppedByClient")
+
+
 def record_turn(outcome: TurnOutcome, *, client: str, session_id: str, message_chars: int) -> None:
     """The figures of one answered turn, synchronous or queued: metrics and one log line, no text.
     ``client`` is the API key's id or user-<sub>, never a key value."""

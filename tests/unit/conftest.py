@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -246,3 +247,86 @@ def work_queued_jobs(name: str = "chat-jobs") -> dict[str, Any]:
     event = sqs_event(messages, queue_arn=f"arn:aws:sqs:{REGION}:123456789012:{name}", region=REGION)
     result: dict[str, Any] = worker.handler(event, LambdaContext())
     return result
+
+
+@dataclass
+class StreamApi:
+    base_url: str
+
+    def post(
+        self,
+        path: str,
+        body: dict[str, Any] | str,
+        *,
+        api_key_id: str | None = DEFAULT_CLIENT,
+        user: str | None = None,
+        headers: dict[str, str] | None = None,
+        remaining_seconds: float = 60,
+    ) -> Any:
+        """POST as the Web Adapter forwards an API Gateway request: identity in x-amzn-request-context,
+        the invocation (request id, deadline) in x-amzn-lambda-context."""
+        from scripts.sse_client import post_stream
+
+        context: dict[str, Any] = {"identity": {"apiKeyId": api_key_id}}
+        if user is not None:
+            context["authorizer"] = {"claims": {"sub": user}}
+        invocation = {
+            "request_id": str(uuid.uuid4()),
+            "deadline": int((time.time() + remaining_seconds) * 1000),
+        }
+        return post_stream(
+            self.base_url + path,
+            body,
+            {
+                "x-amzn-request-context": json.dumps(context),
+                "x-amzn-lambda-context": json.dumps(invocation),
+                **(headers or {}),
+            },
+        )
+
+
+@pytest.fixture(scope="session")
+def stream_server(aws_resources: tuple[Any, str]) -> Iterator[StreamApi]:
+    """The streamed route's ASGI app under uvicorn on 127.0.0.1, as run.sh starts it in Lambda.
+
+    Its turns run in threads. In-process moto is not safe under threads (a transaction copies a table
+    another thread is writing), so its request dispatch is serialized: each call then stands alone, as
+    each DynamoDB request does."""
+    import threading
+
+    import uvicorn
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    dispatch = BotocoreStubber.__call__
+
+    def serialized(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+        with lock:
+            return dispatch(self, event_name, request, **kwargs)
+
+    BotocoreStubber.__call__ = serialized  # type: ignore[method-assign]
+
+    from lambda_src.handlers.chat_stream import app
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the stream server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield StreamApi(f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=5)
+    BotocoreStubber.__call__ = dispatch  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def stream_api(chat_env: ChatEnv, stream_server: StreamApi, monkeypatch: pytest.MonkeyPatch) -> StreamApi:
+    monkeypatch.setenv("STREAM_HEARTBEAT_SECONDS", "0.3")
+    monkeypatch.setenv("STREAM_IDLE_SECONDS", "1")
+    return stream_server
