@@ -22,12 +22,14 @@ DEV_CLIENT_ID = "dev-client"
 KEY, USER, ANYONE = "api key", "cognito user", "anyone"
 ROUTES: tuple[tuple[str, frozenset[str], str], ...] = (
     ("/chat", frozenset({"POST"}), KEY),
+    ("/chat/stream", frozenset({"POST"}), KEY),
     ("/chat/jobs", frozenset({"POST"}), KEY),
     ("/chat/jobs/{jobId}", frozenset({"GET"}), KEY),
     ("/conversations", frozenset({"GET"}), KEY),
     ("/conversations/{sessionId}", frozenset({"GET", "DELETE"}), KEY),
     ("/health", frozenset({"GET"}), ANYONE),
     ("/web/chat", frozenset({"POST"}), USER),
+    ("/web/chat/stream", frozenset({"POST"}), USER),
     ("/web/conversations", frozenset({"GET"}), USER),
     ("/web/conversations/{sessionId}", frozenset({"GET", "DELETE"}), USER),
 )

@@ -13,6 +13,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 
 from stacks.config_access import PLACEHOLDER_EMAIL_DOMAIN, PLACEHOLDER_HOSTED_ZONE_ID, EdgeConfig, SignUp
+from stacks.config_stream import StreamConfig
 
 # Account ids that exist only so that synth works offline. A stage whose account is one of these
 # takes the account from `-c account=...` or CDK_DEFAULT_ACCOUNT when either is given.
@@ -189,8 +190,11 @@ class StageConfig:
     monthly_budget_usd: float = 100.0
     alarm_thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     jobs: JobsConfig = field(default_factory=JobsConfig)
+    stream: StreamConfig = field(default_factory=StreamConfig)
 
     def __post_init__(self) -> None:
+        if problems := self.stream.problems(self.name):
+            raise ValueError("; ".join(problems))
         if self.lambda_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS - INIT_ALLOWANCE_SECONDS:
             raise ValueError(
                 f"{self.name}: lambda_timeout_seconds must stay below API Gateway's "

@@ -43,7 +43,8 @@ class RuntimeAccess:
     data_key: kms.IKey
     llm_secret: secretsmanager.ISecret
 
-    def grant(self, target: ChatFunction) -> None:
+    def grant(self, target: ChatFunction, *, streams: bool = False) -> None:
+        """``streams``: the function also asks Bedrock for streamed replies (ConverseStream)."""
         function = target.function
         region = cdk.Stack.of(function).region
         # The table and its sessions index by name: table.grant() would allow every index (/index/*).
@@ -90,7 +91,8 @@ class RuntimeAccess:
             stack = cdk.Stack.of(function)
             function.add_to_role_policy(
                 iam.PolicyStatement(
-                    actions=["bedrock:InvokeModel"],
+                    actions=["bedrock:InvokeModel"]
+                    + (["bedrock:InvokeModelWithResponseStream"] if streams else []),
                     resources=[arn for model in models for arn in bedrock_arns(stack, model)],
                 )
             )

@@ -74,3 +74,23 @@ def chat_environment(
     if secret_arn is not None:
         environment["LLM_SECRET_ARN"] = secret_arn
     return environment
+
+
+# The Web Adapter's port for uvicorn (lambda_src/run.sh reads AWS_LWA_PORT).
+WEB_ADAPTER_PORT = 8080
+
+
+def stream_environment(config: StageConfig) -> dict[str, str]:
+    """What the stream function adds: the Web Adapter's settings and the stream's timing."""
+    stream = config.stream
+    return {
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",  # the adapter (layer) starts run.sh
+        "AWS_LWA_INVOKE_MODE": "response_stream",
+        "AWS_LWA_PORT": str(WEB_ADAPTER_PORT),
+        "AWS_LWA_READINESS_CHECK_PATH": "/ready",
+        "STREAM_FIRST_TOKEN_SECONDS": str(stream.first_token_seconds),
+        "STREAM_REPLY_SECONDS": str(stream.reply_seconds),
+        "STREAM_IDLE_SECONDS": str(stream.idle_seconds),
+        "STREAM_HEARTBEAT_SECONDS": str(stream.heartbeat_seconds),
+        "STREAM_FUNCTION_TIMEOUT_SECONDS": str(stream.function_timeout_seconds),
+    }

@@ -16,11 +16,13 @@ from stacks.constructs.chat_alarms import ChatAlarms
 from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.chat_dashboard import ChatDashboard
 from stacks.constructs.chat_function import ChatFunction, build_id
+from stacks.constructs.chat_streaming import ChatStreaming
 from stacks.constructs.job_queue import JobQueue
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
 from stacks.constructs.safe_deployment import SafeDeployment
+from stacks.constructs.stream_routes import add_stream_routes
 from stacks.constructs.user_pool_waf import UserPoolWaf
 from stacks.nag import HIPAA, NIST, acknowledge, acknowledge_rules
 from stacks.runtime_access import RuntimeAccess
@@ -94,8 +96,21 @@ class ServiceStack(cdk.Stack):
             strategy=config.deployment_strategy,
             timeout_seconds=config.lambda_timeout_seconds,
         )
+        streaming = ChatStreaming(
+            self, "Streaming", config=config, environment=environment, log_key=log_key, access=access
+        )
+        acknowledge_rules(
+            streaming.function,
+            "LambdaDLQ",
+            ("Serverless", NIST, HIPAA),
+            synchronous_only,
+            checkov="CKV_AWS_116",
+        )
         api = ChatApi(
             self, "Api", config=config, handler=deployment.alias, log_key=log_key, user_pool=user_pool
+        )
+        self.stream_methods = add_stream_routes(
+            api, handler=streaming.alias, timeout_seconds=config.stream.function_timeout_seconds
         )
         # Added by CloudFront to every /api/* request; the regional WAF refuses requests without it.
         self.origin_verify = secretsmanager.Secret(
@@ -145,8 +160,17 @@ class ServiceStack(cdk.Stack):
         )
         alarms.watch_llm(max_tokens_per_hour=thresholds.max_tokens_per_hour)
         alarms.watch_jobs(queue=jobs.queue, dlq=jobs.dlq, max_age_seconds=thresholds.max_job_age_seconds)
+        stream = config.stream
+        streaming.deployment.add_rollback_alarm(
+            alarms.watch_streams(
+                ttft_p90_ms=stream.ttft_p90_alarm_ms,
+                incomplete_percent=stream.incomplete_percent_alarm,
+                min_streams=stream.incomplete_alarm_min_streams,
+            )
+        )
         unhealthy = alarms.chat_unhealthy()
-        for alarm in deployment.rollback_alarms:  # on-call hears of a rollback too
+        # On-call hears of a rollback too (the TTFT alarm that also rolls back pages already).
+        for alarm in [*deployment.alias_alarms, *streaming.deployment.alias_alarms]:
             alarm.add_alarm_action(operations.alarm_action)
             alarm.add_ok_action(operations.alarm_action)
         dashboard = ChatDashboard(
@@ -158,8 +182,9 @@ class ServiceStack(cdk.Stack):
             function=chat.function,
             usd_per_1k_input_tokens=config.llm.usd_per_1k_input_tokens,
             usd_per_1k_output_tokens=config.llm.usd_per_1k_output_tokens,
-            alarms=[unhealthy, *alarms.all, *deployment.rollback_alarms],
+            alarms=[unhealthy, *alarms.all, *deployment.alias_alarms, *streaming.deployment.alias_alarms],
         )
+        dashboard.add_stream_widgets([p.name for p in config.llm.providers])
 
         dashboard.add_queue_widgets(jobs.widget())
         self._outputs(api, operations)

@@ -134,6 +134,9 @@ class WebStack(cdk.Stack):
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
             # A dynamic reference: CloudFormation reads the value at deploy time; no template holds it.
             custom_headers={ORIGIN_VERIFY_HEADER: origin_verify.secret_value.unsafe_unwrap()},
+            # The longest wait for the next bytes of a response: a streamed reply sends a heartbeat
+            # comment more often (config.stream.heartbeat_seconds, checked to be shorter).
+            read_timeout=cdk.Duration.seconds(config.stream.origin_read_timeout_seconds),
         )
         domain = config.edge.custom_domain
         self.distribution = cloudfront.Distribution(
@@ -157,6 +160,8 @@ class WebStack(cdk.Stack):
                     viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                     allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                     cache_policy=api_cache,
+                    # Never compressed: CloudFront would hold a streamed reply back to compress it.
+                    compress=False,
                     origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
                     response_headers_policy=headers.api,
                 )

@@ -208,6 +208,44 @@ class ChatAlarms(Construct):
             description=f"More than {max_tokens_per_hour:,} LLM tokens in an hour: a cost spike.",
         )
 
+    def watch_streams(
+        self, *, ttft_p90_ms: float, incomplete_percent: float, min_streams: int
+    ) -> cloudwatch.Alarm:
+        """Streamed replies: time to first token p90 (returned: it also rolls deployments back), and the
+        share of started streams a provider cut."""
+        ttft = cloudwatch.Metric(
+            namespace=self._namespace,
+            metric_name="TimeToFirstToken",
+            dimensions_map={"service": "chatbot"},
+            statistic="p90",
+            period=cdk.Duration.minutes(1),
+        )
+        ttft_alarm = self._alarm(
+            "StreamTimeToFirstTokenP90",
+            metric=ttft,
+            threshold=ttft_p90_ms,
+            datapoints=3,
+            description=f"p90 time to first token of streamed replies above {ttft_p90_ms:.0f} ms for 3 "
+            "minutes (TimeToFirstToken by provider on the dashboard). Also rolls back a stream deployment.",
+            user_facing=True,
+        )
+        started = self._app_metric("StreamsStarted")
+        cut = self._app_metric("IncompleteStreams")
+        self._alarm(
+            "StreamIncompleteRate",
+            metric=cloudwatch.MathExpression(
+                expression=f"IF(FILL(started, 0) >= {min_streams}, 100 * FILL(cut, 0) / started, 0)",
+                using_metrics={"started": started, "cut": cut},
+                label="incomplete streams (%)",
+                period=FIVE_MINUTES,
+            ),
+            threshold=incomplete_percent,
+            description=f"More than {incomplete_percent:g} % of streamed replies were cut by the provider "
+            f"in 5 minutes (at least {min_streams} streams); IncompleteStreams by provider on the dashboard.",
+            user_facing=True,
+        )
+        return ttft_alarm
+
     def watch_jobs(self, *, queue: sqs.IQueue, dlq: sqs.IQueue, max_age_seconds: int) -> None:
         self._alarm(
             "JobDeadLetters",

@@ -140,17 +140,17 @@ class ChatApi(Construct):
         self._json_error_responses()
         answers.acknowledge_cloudwatch_role(self.api)
 
-        validator = self.api.add_request_validator(
+        self.validator = validator = self.api.add_request_validator(
             "BodyValidator", validate_request_body=True, validate_request_parameters=True
         )
-        chat_model = self.api.add_model(
+        self.chat_model = chat_model = self.api.add_model(
             "ChatRequestModel",
             content_type="application/json",
             schema=chat_request_schema(config.max_message_chars),
         )
         integration = apigw.LambdaIntegration(handler)
 
-        chat = self.api.root.add_resource("chat")
+        self.chat_resource = chat = self.api.root.add_resource("chat")
         self.chat_method = chat.add_method(
             "POST",
             integration,
@@ -208,6 +208,8 @@ class ChatApi(Construct):
             )
 
         self.web_methods: list[apigw.Method] = []
+        self.authorizer: apigw.CognitoUserPoolsAuthorizer | None = None
+        self.web_chat_resource: apigw.Resource | None = None
         if user_pool is not None:
             self._browser_routes(user_pool, integration, validator, chat_model)
 
@@ -280,12 +282,13 @@ class ChatApi(Construct):
         No API key here (a browser cannot keep one secret): the edge web ACL limits per IP, and the
         handler's token and session quotas apply per user.
         """
-        authorizer = apigw.CognitoUserPoolsAuthorizer(
+        self.authorizer = authorizer = apigw.CognitoUserPoolsAuthorizer(
             self, "PageUsers", cognito_user_pools=[user_pool], results_cache_ttl=cdk.Duration.minutes(5)
         )
         web = self.api.root.add_resource("web")
+        self.web_chat_resource = web.add_resource("chat")
         self.web_methods.append(
-            web.add_resource("chat").add_method(
+            self.web_chat_resource.add_method(
                 "POST",
                 integration,
                 authorizer=authorizer,

@@ -142,3 +142,36 @@ class ChatDashboard(Construct):
     def add_queue_widgets(self, *widgets: cloudwatch.IWidget) -> None:
         """For the async path (queue and DLQ depth), added with it."""
         self.dashboard.add_widgets(*widgets)
+
+    def add_stream_widgets(self, providers: list[str]) -> None:
+        """Streamed replies by provider: time to first token, tokens per second, incomplete streams."""
+
+        def per_provider(name: str, statistic: str) -> list[cloudwatch.IMetric]:
+            return [
+                cloudwatch.Metric(
+                    namespace=self._namespace,
+                    metric_name=name,
+                    dimensions_map={"provider": provider, "service": "chatbot"},
+                    statistic=statistic,
+                    period=FIVE_MINUTES,
+                    label=f"{provider} {statistic}",
+                )
+                for provider in providers
+            ]
+
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Time to first token (ms)",
+                left=per_provider("TimeToFirstToken", "p50") + per_provider("TimeToFirstToken", "p90"),
+                width=THIRD,
+            ),
+            cloudwatch.GraphWidget(
+                title="Tokens per second (streamed)", left=per_provider("TokensPerSecond", "p50"), width=THIRD
+            ),
+            cloudwatch.GraphWidget(
+                title="Streams started and cut",
+                left=per_provider("StreamsStarted", "Sum"),
+                right=per_provider("IncompleteStreams", "Sum"),
+                width=THIRD,
+            ),
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -54,6 +54,7 @@ class ChatFunction(Construct):
         log_key: LogKey,
         timeout_seconds: int | None = None,
         reserved_concurrency: int | None = None,
+        extra_layers: Sequence[lambda_.ILayerVersion] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -86,7 +87,8 @@ class ChatFunction(Construct):
                     ssm.StringParameter.value_for_string_parameter(
                         stack, powertools_layer_parameter(config.powertools_version)
                     ),
-                )
+                ),
+                *extra_layers,
             ],
             memory_size=config.lambda_memory_mb,
             timeout=cdk.Duration.seconds(timeout_seconds or config.lambda_timeout_seconds),

@@ -51,7 +51,8 @@ class SafeDeployment(Construct):
 
         # Judged on the version being deployed only (ExecutedVersion): the old one's errors during the
         # shift must not roll the new one back, nor its latency dilute the new one's.
-        self.rollback_alarms = [
+        # Its own alarms, on the alias being deployed; add_rollback_alarm() may add others.
+        self.alias_alarms: list[cloudwatch.Alarm] = [
             cloudwatch.Alarm(
                 self,
                 "AliasErrors",
@@ -74,12 +75,13 @@ class SafeDeployment(Construct):
                 "rolls back.",
             ),
         ]
+        self.rollback_alarms: list[cloudwatch.IAlarm] = list(self.alias_alarms)
         self.group = codedeploy.LambdaDeploymentGroup(
             self,
             "Group",
             alias=self.alias,
             deployment_config=DEPLOYMENT_CONFIGS[strategy],
-            alarms=self.rollback_alarms,
+            alarms=list(self.alias_alarms),
             auto_rollback=codedeploy.AutoRollbackConfig(
                 failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
             ),
@@ -91,3 +93,8 @@ class SafeDeployment(Construct):
             "CodeDeploy's own service-role policy for Lambda traffic shifting, maintained by AWS; this role "
             "is assumed only by CodeDeploy for this deployment group.",
         )
+
+    def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
+        """One more alarm that rolls a deployment back while it fires (for example time to first token)."""
+        self.group.add_alarm(alarm)
+        self.rollback_alarms.append(alarm)

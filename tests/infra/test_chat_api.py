@@ -55,7 +55,8 @@ def test_every_route_that_takes_a_body_validates_it_whatever_the_content_type(
     stage: SynthesizedStage,
 ) -> None:
     posts = stage.service.find_resources("AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "POST"}})
-    assert len(posts) == (3 if stage.config.browser_sign_in else 2)  # /chat, /chat/jobs, /web/chat
+    # /chat, /chat/stream, /chat/jobs; /web/chat, /web/chat/stream
+    assert len(posts) == (5 if stage.config.browser_sign_in else 3)
     for method in posts.values():
         assert method["Properties"]["RequestModels"].keys() == {"$default"}
         assert "RequestValidatorId" in method["Properties"]

@@ -30,8 +30,9 @@ def _log_groups(stage: SynthesizedStage) -> list[tuple[str, str, dict[str, Any]]
 def test_every_stack_with_a_function_api_or_web_acl_logs_somewhere(stage: SynthesizedStage) -> None:
     where = {name for name, _, _ in _log_groups(stage)}
     assert {"service", "edge", "web"} <= where
-    # Lambda x2, API access + execution, regional WAF; edge WAF; the page deployment's function.
-    assert len([1 for name, _, _ in _log_groups(stage) if name == "service"]) == 5
+    # Lambda x3 (chat, stream, worker), API access + execution, regional WAF; edge WAF; the page
+    # deployment's function.
+    assert len([1 for name, _, _ in _log_groups(stage) if name == "service"]) == 6
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

@@ -24,6 +24,8 @@ EXPECTED_ALARMS = {
     "TokenSpendPerHour",
     "JobDeadLetters",
     "JobOldestMessageAge",
+    "StreamTimeToFirstTokenP90",
+    "StreamIncompleteRate",
 }
 
 
@@ -63,7 +65,7 @@ def test_chat_unhealthy_combines_the_alarms_users_feel(stage: SynthesizedStage) 
 
 def test_rates_are_computed_only_with_enough_traffic(stage: SynthesizedStage) -> None:
     alarms = _alarms(stage)
-    for name in ("LambdaErrorRate", "Api5xxRate", "LlmProviderErrorRate"):
+    for name in ("LambdaErrorRate", "Api5xxRate", "LlmProviderErrorRate", "StreamIncompleteRate"):
         expressions = [m["Expression"] for m in alarms[name]["Properties"]["Metrics"] if "Expression" in m]
         assert expressions
         assert expressions[0].startswith("IF(")
