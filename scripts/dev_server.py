@@ -5,6 +5,8 @@ It behaves like the dev stage:
   the deployed routes, API keys, the body limit, JSON 4xx answers;
 - each Lambda runs in containers of its own that scale out as requests overlap (scripts/dev_lambda.py),
   with the dev stage's environment, so a slow model holds up only its own request;
+- POST /api/chat/stream and /api/web/chat/stream stream from the stream function's ASGI app under
+  uvicorn, as the Lambda Web Adapter runs it (scripts/dev_stream.py);
 - POST /api/chat/jobs queues on SQS, and the real worker handler answers from the queue, with a
   dead-letter queue behind it (scripts/dev_jobs.py);
 - DynamoDB, SQS and Secrets Manager are moto, as a server all containers share (scripts/dev_aws.py).
@@ -88,6 +90,9 @@ def make_handler(stage: DevStage) -> type[BaseHTTPRequestHandler]:
             if isinstance(event, GatewayAnswer):
                 self._answer(event)
                 return
+            if event["resource"].endswith("/chat/stream"):
+                self._stream(event, body)
+                return
             invocation = stage.lambdas.invoke(stage.chat, event)
             try:
                 response = invocation.result(timeout=GATEWAY_TIMEOUT_SECONDS)
@@ -103,6 +108,36 @@ def make_handler(stage: DevStage) -> type[BaseHTTPRequestHandler]:
             raw = response.get("body") or ""
             payload = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode()
             self._send(int(response["statusCode"]), payload, headers)
+
+        def _stream(self, event: dict[str, Any], body: bytes) -> None:
+            """A STREAM integration: the stream function's body is passed on as it arrives (the
+            connection's end ends it, as HTTP/1.0 has it)."""
+            try:
+                answer = stage.stream.invoke(event, body, dict(self.headers.items()))
+            except OSError as error:
+                sys.stderr.write(f"stream: {error}\n")
+                self._answer(GatewayAnswer.json(502, "Internal server error"))
+                return
+            try:
+                self.send_response(answer.status)
+                for name, value in [*answer.headers, *stage.security_headers.items()]:
+                    if name.lower() not in (
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                        "date",
+                        "server",
+                    ):
+                        self.send_header(name, value)
+                self.end_headers()
+                for chunk in answer.chunks:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+            except OSError:
+                pass  # the browser went away: closing our side tells the stream function
+            finally:
+                answer.close()
+                self.close_connection = True
 
         def _body(self) -> bytes | GatewayAnswer:
             """The request body, by Content-Length or chunked; what API Gateway answers when it cannot
@@ -243,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         poller.stop()
+        stage.stream.stop()
         server.server_close()
         stage.lambdas.shutdown()
         for container in multiprocessing.active_children():

@@ -14,12 +14,13 @@ from scripts.dev_aws import REGION, LocalStage, provision
 from scripts.dev_gateway import Gateway
 from scripts.dev_jobs import QueuePoller
 from scripts.dev_lambda import Function, LambdaService
+from scripts.dev_stream import StreamContainer
 from stacks.config import STAGES
 from stacks.constructs.chat_function import build_id
 from stacks.constructs.job_queue import VISIBILITY_FACTOR
 from stacks.constructs.response_headers import CONTENT_SECURITY_POLICY
 from stacks.page_build import build_site
-from stacks.runtime_environment import chat_environment
+from stacks.runtime_environment import chat_environment, stream_environment
 
 CONFIG = STAGES["dev"]
 CHAT_HANDLER = "lambda_src.handlers.chat.handler"
@@ -39,6 +40,7 @@ class DevStage:
     gateway: Gateway
     lambdas: LambdaService
     chat: Function
+    stream: StreamContainer
     site: Path
     fake_sign_in: bool
     security_headers: dict[str, str]
@@ -118,6 +120,11 @@ def start_stage(
     )
     poller.start()
     build_site(out=site)
+    # The stream's timing as the stage has it; the Web Adapter's own variables have no use here.
+    timing = {k: v for k, v in stream_environment(CONFIG).items() if k.startswith("STREAM_")}
+    stream = StreamContainer(
+        {**environment, **timing}, timeout_seconds=CONFIG.stream.function_timeout_seconds
+    )
     stage = DevStage(
         gateway=Gateway(
             api_key=api_key,
@@ -126,6 +133,7 @@ def start_stage(
         ),
         lambdas=lambdas,
         chat=Function("chat-dev", CHAT_HANDLER, CONFIG.lambda_timeout_seconds, CONFIG.lambda_memory_mb),
+        stream=stream,
         site=site,
         fake_sign_in=fake_sign_in,
         security_headers=SECURITY_HEADERS,

@@ -23,12 +23,13 @@ from lambda_src.chat.dependencies import dependencies
 from lambda_src.chat.error_answers import ErrorAnswer, answer_for
 from lambda_src.chat.models import ChatReply, ChatRequest
 from lambda_src.chat.service import TurnContext
-from lambda_src.chat.started_stream import StreamStopped
+from lambda_src.chat.started_stream import StreamCut, StreamStopped
 from lambda_src.chat.stream_turn import Cancellation, StreamingChat, StreamTiming, done_event, stream_turn
 from lambda_src.chat.telemetry import count, metrics, record_turn
 from lambda_src.handlers.http import once
 
 logger = Logger(child=True)
+CUT = "The reply was cut off before it finished and was not kept; your message was saved. Please retry."
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class StreamProducer:
             self._emit(
                 "error",
                 {
-                    "message": answer.message,
+                    "message": CUT if isinstance(error, StreamCut) else answer.message,
                     "retryable": answer.retryable,
                     "retryAfter": answer.retry_after,
                     "incomplete": self._text_sent,

@@ -33,10 +33,10 @@ def test_each_reply_sits_under_its_own_question(page: Page) -> None:
     with_key(page)
     send(page, "first question")
     expect(page.locator(".message--assistant")).to_have_count(1)
-    page.route("**/api/chat", lambda route: route.abort("internetdisconnected"))
+    page.route("**/api/chat/stream", lambda route: route.abort("internetdisconnected"))
     send(page, "lost on the way")
     expect(page.get_by_role("alert")).to_be_visible()
-    page.unroute("**/api/chat")
+    page.unroute("**/api/chat/stream")
     send(page, "a second, longer question")
     expect(page.locator(".message--assistant")).to_have_count(2)
     assert _conversation(page) == [
@@ -72,13 +72,13 @@ def test_a_message_lost_to_the_network_is_not_shown_as_sent_and_can_be_retried(p
     def unreachable(route: Route) -> None:
         route.abort("internetdisconnected")
 
-    page.route("**/api/chat", unreachable)
+    page.route("**/api/chat/stream", unreachable)
     send(page, "through a tunnel")
     expect(page.get_by_role("alert")).to_contain_text("The network is unreachable")
     expect(page.locator(".message")).to_have_count(0)
     expect(page.get_by_label("Your message")).to_have_value("through a tunnel")
 
-    page.unroute("**/api/chat", unreachable)
+    page.unroute("**/api/chat/stream", unreachable)
     page.get_by_role("button", name="Retry").click()
     expect(page.locator(".message--assistant")).to_have_count(1)
     assert _conversation(page)[0] == "You: through a tunnel"

@@ -216,3 +216,29 @@ def test_a_chunked_body_is_read_like_any_other(server: str) -> None:
     )
     assert answer.startswith(b"HTTP/1.0 200"), answer[:200]
     assert b"You said 14 characters." in answer
+
+
+def test_a_reply_streams_through_the_dev_gateway_as_it_is_generated(server: str, llm: FakeLlm) -> None:
+    from scripts.sse_client import post_stream
+
+    llm.answer(reply="one two three four five", token_delay=0.3)
+    body = {"sessionId": "session-stream", "message": "stream please"}
+    refused = post_stream(server + "/api/chat/stream", body, {"x-api-key": "wrong"})
+    assert refused.status == 403
+    refused.close()
+
+    answer = post_stream(server + "/api/chat/stream", body, {"x-api-key": API_KEY})
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    events = answer.events()
+    first = next(e for e in events if e.name == "delta")
+    # The first word is here while the model is still generating the rest.
+    assert llm.requests[-1].stream_end is None
+    rest = list(events)
+    answer.close()
+    assert first.data["text"] + "".join(e.data["text"] for e in rest if e.name == "delta") == (
+        "one two three four five"
+    )
+    assert rest[-1].name == "done"
+    transcript = _call(server, "GET", "/api/conversations/session-stream", headers={"x-api-key": API_KEY})
+    assert [m["content"] for m in transcript.body["messages"]] == ["stream please", "one two three four five"]

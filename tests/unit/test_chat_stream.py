@@ -147,6 +147,7 @@ def test_a_cut_reply_ends_with_an_incomplete_error_never_done(
     assert _names(events) == ["start", "delta", "delta", "delta", "error"]
     error = events[-1].data
     assert error["incomplete"] is True
+    assert "cut off" in error["message"]
     assert error["retryable"] is True
     assert error["retryAfter"] >= 1
     assert PROVIDER_ERROR_TEXT not in answer.raw.decode()

@@ -1,6 +1,7 @@
 // The chat page: one message at a time to the chat API on its own origin, each reply under its own
-// question, the conversation restored after a reload. Model output is never parsed as HTML
-// (textContent only). Who the page speaks for is auth.js's part (window.chatAuth).
+// question and shown as it is generated (the streamed route, read by stream.js), the conversation
+// restored after a reload. Model output is never parsed as HTML (textContent only). Who the page
+// speaks for is auth.js's part (window.chatAuth).
 (function () {
   "use strict";
 
@@ -8,6 +9,7 @@
   const form = document.getElementById("chat-form");
   const input = document.getElementById("message");
   const send = document.getElementById("send");
+  const stop = document.getElementById("stop");
   const counter = document.getElementById("count");
   const messages = document.getElementById("messages");
   const statusLine = document.getElementById("status");
@@ -21,6 +23,8 @@
   let maxChars = 1000; // the stage's limit, from /config.json
   let busy = true; // until the conversation is restored; then while a message is on its way
   let sessionId = sessionStorage.getItem(SESSION_STORAGE) || startSession();
+  let controller = null; // aborts the reply on its way (Stop)
+  let cut = null; // the question and part-reply of a reply that did not finish, replaced by a retry
 
   // What the API removes before it counts and stores a message (README, "Text as sent"): C0 and C1
   // controls but tab, line feed and carriage return; bidirectional embeddings, overrides and isolates;
@@ -92,7 +96,10 @@
   }
 
   function waitText(response) {
-    const seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+    return waitFor(parseInt(response.headers.get("Retry-After") || "", 10));
+  }
+
+  function waitFor(seconds) {
     if (!Number.isFinite(seconds) || seconds <= 0) return "in a moment";
     if (seconds < 120) return "in " + seconds + " seconds";
     if (seconds < 5400) return "in about " + Math.ceil(seconds / 60) + " minutes";
@@ -127,6 +134,14 @@
     return "Something went wrong (" + response.status + ").";
   }
 
+  function markIncomplete(reply, note) {
+    reply.classList.add("message--incomplete");
+    const mark = document.createElement("span");
+    mark.className = "message__note";
+    mark.textContent = " (" + note + ")";
+    reply.append(mark);
+  }
+
   async function submit() {
     if (busy) return; // Enter while a reply is pending sends nothing
     const text = input.value;
@@ -143,32 +158,80 @@
       missing.control.focus();
       return;
     }
+    if (cut && cut.text === text) {
+      // A retry of a reply that did not finish: the API answers the stored message once; show it once.
+      cut.question.remove();
+      if (cut.reply) cut.reply.remove();
+    }
+    cut = null;
     clearError();
     setBusy(true, "The assistant is thinking…");
+    controller = new AbortController();
+    stop.hidden = false;
     const question = addMessage("user", text);
     question.classList.add("message--sending");
+    let reply = null; // the answer's text node, once the API has taken the message
+    let ended = null;
+    let failure = null;
     try {
-      const response = await fetch(who.prefix + "/chat", {
+      const response = await fetch(who.prefix + "/chat/stream", {
         method: "POST",
-        headers: Object.assign({ "Content-Type": "application/json" }, who.headers),
+        headers: Object.assign({ "Content-Type": "application/json", Accept: "text/event-stream" }, who.headers),
         // A lone surrogate is not text (the API refuses it as invalid JSON); everything else goes as typed.
         body: JSON.stringify({ sessionId: sessionId, message: text.replace(LONE_SURROGATE, "") }),
+        signal: controller.signal,
       });
       if (!response.ok) throw new Error(await explain(response));
-      const body = await response.json();
-      question.classList.remove("message--sending");
-      input.value = "";
-      addMessage("assistant", String(body.reply), question);
+      ended = await window.chatStream.read(response, (name, data) => {
+        if (name === "start") {
+          question.classList.remove("message--sending"); // stored: it stays, whatever follows
+          input.value = "";
+          updateCount();
+        } else if (name === "delta" && typeof data.text === "string") {
+          if (!reply) {
+            reply = addMessage("assistant", "", question);
+            statusLine.textContent = "The assistant is writing…";
+          }
+          reply.lastChild.textContent += data.text;
+        } else if (name === "error") {
+          failure = data;
+        }
+      });
     } catch (error) {
-      // Not sent: the question goes, its text stays in the box, and Retry sends it again.
-      question.remove();
-      const reason = error instanceof TypeError ? "The network is unreachable. Check your connection and try again." : error.message;
-      showError(reason, true);
+      if (error && error.name === "AbortError") {
+        ended = "stopped";
+      } else if (!question.classList.contains("message--sending")) {
+        ended = null; // the network failed after the API took the message: a cut reply
+      } else {
+        // Not sent: the question goes, its text stays in the box, and Retry sends it again.
+        question.remove();
+        const reason = error instanceof TypeError ? "The network is unreachable. Check your connection and try again." : error.message;
+        showError(reason, true);
+        ended = "refused";
+      }
     } finally {
-      setBusy(false);
-      updateCount();
-      if (document.activeElement !== keyInput) input.focus();
+      controller = null;
+      stop.hidden = true;
     }
+    if (ended === "done") {
+      if (!reply) addMessage("assistant", "", question);
+    } else if (ended !== "refused") {
+      // Taken, but the reply did not finish: it is shown as it got, marked, and Retry asks again.
+      if (reply) markIncomplete(reply, ended === "stopped" ? "stopped" : "incomplete");
+      cut = { text: text, question: question, reply: reply };
+      input.value = text;
+      if (ended === "stopped") {
+        showError("You stopped this reply; it was not kept. Retry asks again.", true);
+      } else if (failure) {
+        const wait = failure.retryable ? " (You can retry " + waitFor(failure.retryAfter) + ".)" : "";
+        showError(String(failure.message || "The reply could not be finished.") + wait, true);
+      } else {
+        showError("The reply was cut off. Please try again.", true);
+      }
+    }
+    setBusy(false);
+    updateCount();
+    if (document.activeElement !== keyInput) input.focus();
   }
 
   // After a reload: the conversation of this tab's session, as the API stored it.
@@ -208,11 +271,15 @@
   newConversation.addEventListener("click", () => {
     if (busy) return;
     sessionId = startSession();
+    cut = null;
     messages.replaceChildren();
     clearError();
     input.focus();
   });
   retry.addEventListener("click", () => submit());
+  stop.addEventListener("click", () => {
+    if (controller) controller.abort(); // the API stops the model and settles what it spent
+  });
   keyInput.addEventListener("change", () => {
     if (!busy && messages.childElementCount === 0) restore();
   });

@@ -1,0 +1,77 @@
+"""The page shows a reply as it is generated: the first words are on screen while the model is still
+writing, Stop ends the reply (and the model call), a cut reply is marked incomplete with a retry."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import Page, expect
+
+from scripts.fake_llm_server import FakeLlm
+from tests.browser.conftest import ARTIFACTS, send, with_key
+
+REPLY = "The first words arrive long before the last ones do, one at a time."
+
+
+def _wait_for(condition: object, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_the_first_words_are_on_screen_while_the_model_is_still_generating(page: Page, llm: FakeLlm) -> None:
+    with_key(page)
+    llm.answer(reply=REPLY, token_delay=0.25)  # 14 words: 3.5 s in all
+    send(page, "stream to me")
+
+    reply = page.locator(".message--assistant")
+    expect(reply).to_contain_text("The first words", timeout=5000)
+    assert llm.requests[-1].stream_end is None  # still generating
+    expect(page.get_by_role("status")).to_contain_text("writing")
+    expect(reply).to_have_text("Assistant: " + REPLY, timeout=10_000)
+    assert llm.requests[-1].stream_end == "complete"
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    expect(page.get_by_label("Your message")).to_have_value("")
+
+
+def test_model_text_is_shown_as_text_never_as_html(page: Page, llm: FakeLlm) -> None:
+    with_key(page)
+    llm.answer(reply='<img src=x onerror="document.title=1"> <b>bold</b>')
+    send(page, "markup please")
+    expect(page.locator(".message--assistant")).to_contain_text("<b>bold</b>")
+    assert page.locator(".message--assistant img, .message--assistant b").count() == 0
+
+
+def test_stop_ends_the_reply_and_the_model_call(page: Page, llm: FakeLlm) -> None:
+    with_key(page)
+    llm.answer(reply=REPLY, token_delay=0.4)
+    send(page, "stop me")
+    expect(page.locator(".message--assistant")).to_contain_text("The", timeout=5000)
+    page.get_by_role("button", name="Stop").click()
+
+    expect(page.locator(".message--assistant")).to_contain_text("(stopped)")
+    _wait_for(lambda: llm.requests[-1].stream_end == "client_gone")
+    expect(page.get_by_role("alert")).to_contain_text("You stopped this reply")
+    expect(page.get_by_label("Your message")).to_have_value("stop me")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+
+def test_a_cut_reply_is_marked_incomplete_and_retry_answers_it_once(page: Page, llm: FakeLlm) -> None:
+    with_key(page)
+    llm.answer(reply=REPLY, fault="drop", fault_after=3)
+    send(page, "cut me off")
+
+    expect(page.locator(".message--assistant")).to_contain_text("(incomplete)")
+    expect(page.locator(".message--assistant")).to_contain_text("The first words")
+    expect(page.get_by_role("alert")).to_contain_text("cut off before it finished")
+    page.screenshot(path=str(ARTIFACTS / "chat-page-incomplete.png"), full_page=True)
+
+    llm.answer(reply="All of it this time.")
+    page.get_by_role("button", name="Retry").click()
+    expect(page.locator(".message--assistant")).to_have_text("Assistant: All of it this time.")
+    assert [t.strip() for t in page.locator(".messages .message").all_text_contents()] == [
+        "You: cut me off",
+        "Assistant: All of it this time.",
+    ]
+    expect(page.get_by_role("alert")).to_be_hidden()
