@@ -88,8 +88,9 @@ dev: install ## Serve the page, API, worker and queues locally: make dev [PORT=8
 smoke: install ## After a deploy: /health and one chat turn through CloudFront: make smoke STAGE=staging
 	$(BIN)/python -m scripts.smoke --stage $(STAGE)
 
-bench: install ## Print cold-start import time and per-turn overhead of the chat handler
+bench: install ## Print cold-start import time, per-turn overhead, and what streaming adds (TTFT, per token)
 	$(BIN)/python -m scripts.measure_cold_start
+	$(BIN)/python -m scripts.measure_streaming
 
 ls: install ## List the stacks of every stage
 	$(CDK) ls --no-notices

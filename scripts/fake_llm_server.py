@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from scripts.fake_llm_stream import stream_answer
+from scripts.fake_llm_stream import stream_answer, words
 
 # Text a real provider might put in an error body; tests assert it never reaches a client or log.
 PROVIDER_ERROR_TEXT = "upstream-internal-detail: shard 7 overloaded"
@@ -50,8 +50,14 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    received_at: float = field(default_factory=time.perf_counter)
     first_chunk_at: float | None = None  # time.perf_counter() when a stream's first word was sent
     stream_end: str | None = None  # how a stream ended: complete, fault or client_gone
+    ended_at: float | None = None  # time.perf_counter() when it ended
+
+    def end(self, how: str) -> None:
+        self.ended_at = time.perf_counter()
+        self.stream_end = how
 
 
 @dataclass
@@ -132,7 +138,7 @@ def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
                     fault=behaviour.fault,
                     fault_after=behaviour.fault_after,
                     first_chunk_sent=lambda: setattr(recorded, "first_chunk_at", time.perf_counter()),
-                    ended=lambda how: setattr(recorded, "stream_end", how),
+                    ended=lambda how: recorded.end(how),
                 )
                 return
             if behaviour.mode == "status":
@@ -147,7 +153,12 @@ def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
                 del completion["usage"]
                 self._send(200, completion)
             else:
-                self._send(200, _completion(body, behaviour.reply))
+                completion = _completion(body, behaviour.reply)
+                if behaviour.token_delay:  # as long to write the whole answer as to stream it
+                    time.sleep(
+                        behaviour.token_delay * len(words(completion["choices"][0]["message"]["content"]))
+                    )
+                self._send(200, completion)
 
         def _trickle(self, data: bytes, seconds: float) -> None:
             """Headers at once, then the body a byte at a time over ``seconds``: each read is quick."""

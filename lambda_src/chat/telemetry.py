@@ -73,6 +73,8 @@ def record_event(event: str, **fields: object) -> None:
 
 def provider_metric(name: str, provider: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
     """A metric of one provider (dimension ``provider``), published at once."""
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+        return  # as Metrics() itself honours it (make dev, the bench)
     with single_metric(name=name, unit=unit, value=value) as metric:
         metric.add_dimension(name="provider", value=provider)
 

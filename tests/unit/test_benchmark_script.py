@@ -23,3 +23,27 @@ def test_the_benchmark_runs_and_prints_its_figures() -> None:
     assert "AWS calls per turn, counted" in result.stdout
     follow_up = next(line for line in result.stdout.splitlines() if "follow-up turn" in line)
     assert "2 + 1 = 3" in follow_up, follow_up
+
+
+def test_the_streaming_benchmark_runs_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.measure_streaming",
+            "--turns",
+            "3",
+            "--words",
+            "4",
+            "--token-ms",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "time to first token the stack adds over the provider's own: p50" in result.stdout
+    assert "overhead per token" in result.stdout
+    assert "buffered POST /chat, same reply: time to first byte" in result.stdout
