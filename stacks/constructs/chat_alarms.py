@@ -269,8 +269,8 @@ class ChatAlarms(Construct):
             self,
             "ChatUnhealthy",
             alarm_rule=cloudwatch.AlarmRule.any_of(*self.user_facing),
-            alarm_description="Users are affected: Lambda errors, API 5XX, API latency or LLM provider "
-            "errors.",
+            alarm_description="Users are affected: Lambda errors, API 5XX, API latency, LLM provider "
+            "errors, slow first tokens or cut streams.",
         )
         composite.add_alarm_action(self._action)
         composite.add_ok_action(self._action)
