@@ -85,7 +85,7 @@ format: install ## Apply ruff fixes and formatting
 dev: install ## Serve the page, API, worker and queues locally: make dev [PORT=8000] [LLM_URL=... LLM_MODEL=...]
 	$(BIN)/python -m scripts.dev_server --port $(PORT) $(if $(LLM_URL),--llm-url $(LLM_URL)) $(if $(LLM_MODEL),--llm-model $(LLM_MODEL))
 
-smoke: install ## After a deploy: /health and one chat turn through CloudFront: make smoke STAGE=staging
+smoke: install ## After a deploy: /health, one chat turn and one streamed turn through CloudFront: make smoke STAGE=staging
 	$(BIN)/python -m scripts.smoke --stage $(STAGE)
 
 bench: install ## Print cold-start import time, per-turn overhead, and what streaming adds (TTFT, per token)

@@ -65,7 +65,37 @@ def smoke(base_url: str, api_key: str) -> bool:
     )
     if not answered and "message" in body:
         print(f"  {body['message']}", file=sys.stderr)
-    return healthy and answered
+    return healthy and answered and streamed(api, api_key, session)
+
+
+def streamed(api: str, api_key: str, session: str) -> bool:
+    """One streamed turn: a 200 event stream that starts, carries text and ends with done."""
+    from scripts.sse_client import post_stream
+
+    started = time.perf_counter()
+    try:
+        answer = post_stream(
+            f"{api}/chat/stream",
+            {"sessionId": session, "message": "Smoke test: stream OK."},
+            {"x-api-key": api_key},
+        )
+        if answer.status != 200:
+            print(f"POST /api/chat/stream -> {answer.status}")
+            answer.close()
+            return False
+        events = answer.all_events()
+    except (OSError, ValueError) as error:
+        print(f"POST /api/chat/stream -> {type(error).__name__}")
+        return False
+    names = [e.name for e in events]
+    deltas = [e for e in events if e.name == "delta"]
+    ok = bool(deltas) and names[0] == "start" and names[-1] == "done"
+    first_token = f"first token {(deltas[0].at - started) * 1000:.0f} ms, " if deltas else ""
+    print(
+        f"POST /api/chat/stream -> 200 ({first_token}{len(deltas)} deltas, "
+        f"ends with {names[-1] if names else 'nothing'}, {(time.perf_counter() - started) * 1000:.0f} ms)"
+    )
+    return ok
 
 
 def stage_endpoint(stage: str, region: str | None) -> tuple[str, str]:

@@ -147,20 +147,27 @@ async def _events(
     heartbeat: float,
 ) -> AsyncIterator[bytes]:
     ended = False
+    # One pending get() at a time, never cancelled by the heartbeat's timeout: an item that arrives
+    # just as the timeout fires is read on the next round, not lost.
+    getter: asyncio.Future[Item] | None = None
     try:
         yield first.encoded()
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), heartbeat)
-            except TimeoutError:
+            if getter is None:
+                getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter}, timeout=heartbeat)
+            if not done:
                 yield HEARTBEAT
                 continue
+            item, getter = getter.result(), None
             if item is END:
                 ended = True
                 return
             if isinstance(item, Event):
                 yield item.encoded()
     finally:
+        if getter is not None:
+            getter.cancel()
         if not ended:  # the caller went away (or the response failed): stop the model call
             producer.cancellation.cancel()
         await _stop(producer, thread, cancel=False)

@@ -24,6 +24,8 @@ def test_the_smoke_test_passes_against_a_working_deployment(server: str) -> None
     result = _smoke(server, API_KEY)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "smoke test passed" in result.stdout
+    assert "POST /api/chat/stream -> 200 (first token" in result.stdout
+    assert "ends with done" in result.stdout
     assert API_KEY not in result.stdout + result.stderr
 
 
