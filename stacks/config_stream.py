@@ -27,6 +27,9 @@ class StreamConfig:
     idle_seconds: float = 30.0  # the longest silence between two pieces before the reply counts as cut
     heartbeat_seconds: float = 10.0  # a comment line on a quiet stream
     origin_read_timeout_seconds: int = 30  # CloudFront's wait for the next bytes from API Gateway
+    # A resend of a message still being answered waits this long for that answer (no byte can be sent
+    # meanwhile), then gets 409 with Retry-After.
+    admission_wait_seconds: float = 10.0
     function_timeout_seconds: int = 330
     # The AWS Lambda Web Adapter's public layer (account 753240598075), arm64; its version is pinned.
     web_adapter_layer_version: int = 25
@@ -50,6 +53,8 @@ class StreamConfig:
             found.append("origin_read_timeout_seconds must be 1-60 (CloudFront's limit)")
         if self.heartbeat_seconds >= self.origin_read_timeout_seconds:
             found.append("heartbeat_seconds must be shorter than origin_read_timeout_seconds")
+        if not 0 < self.admission_wait_seconds < self.origin_read_timeout_seconds:
+            found.append("admission_wait_seconds must be shorter than origin_read_timeout_seconds")
         if self.idle_seconds >= API_GATEWAY_STREAM_IDLE_SECONDS:
             found.append("idle_seconds must be shorter than API Gateway's stream idle timeout")
         return [f"{stage}: stream.{problem}" for problem in found]

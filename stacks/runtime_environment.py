@@ -92,5 +92,6 @@ def stream_environment(config: StageConfig) -> dict[str, str]:
         "STREAM_REPLY_SECONDS": str(stream.reply_seconds),
         "STREAM_IDLE_SECONDS": str(stream.idle_seconds),
         "STREAM_HEARTBEAT_SECONDS": str(stream.heartbeat_seconds),
+        "STREAM_ADMISSION_WAIT_SECONDS": str(stream.admission_wait_seconds),
         "STREAM_FUNCTION_TIMEOUT_SECONDS": str(stream.function_timeout_seconds),
     }

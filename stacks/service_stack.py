@@ -161,16 +161,16 @@ class ServiceStack(cdk.Stack):
         alarms.watch_llm(max_tokens_per_hour=thresholds.max_tokens_per_hour)
         alarms.watch_jobs(queue=jobs.queue, dlq=jobs.dlq, max_age_seconds=thresholds.max_job_age_seconds)
         stream = config.stream
-        streaming.deployment.add_rollback_alarm(
-            alarms.watch_streams(
-                ttft_p90_ms=stream.ttft_p90_alarm_ms,
-                incomplete_percent=stream.incomplete_percent_alarm,
-                min_streams=stream.incomplete_alarm_min_streams,
-            )
+        alarms.watch_streams(
+            ttft_p90_ms=stream.ttft_p90_alarm_ms,
+            incomplete_percent=stream.incomplete_percent_alarm,
+            min_streams=stream.incomplete_alarm_min_streams,
         )
         unhealthy = alarms.chat_unhealthy()
-        # On-call hears of a rollback too (the TTFT alarm that also rolls back pages already).
-        for alarm in [*deployment.alias_alarms, *streaming.deployment.alias_alarms]:
+        for alarm in [
+            *deployment.rollback_alarms,
+            *streaming.deployment.rollback_alarms,
+        ]:  # on-call hears too
             alarm.add_alarm_action(operations.alarm_action)
             alarm.add_ok_action(operations.alarm_action)
         dashboard = ChatDashboard(
@@ -182,7 +182,12 @@ class ServiceStack(cdk.Stack):
             function=chat.function,
             usd_per_1k_input_tokens=config.llm.usd_per_1k_input_tokens,
             usd_per_1k_output_tokens=config.llm.usd_per_1k_output_tokens,
-            alarms=[unhealthy, *alarms.all, *deployment.alias_alarms, *streaming.deployment.alias_alarms],
+            alarms=[
+                unhealthy,
+                *alarms.all,
+                *deployment.rollback_alarms,
+                *streaming.deployment.rollback_alarms,
+            ],
         )
         dashboard.add_stream_widgets([p.name for p in config.llm.providers])
 

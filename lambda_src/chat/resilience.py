@@ -17,10 +17,11 @@ from lambda_src.chat.providers.base import (
     LlmBadResponse,
     LlmError,
     LlmUnavailable,
+    ReplyStream,
     StreamingChatModel,
     StreamLimits,
 )
-from lambda_src.chat.started_stream import StartedStream
+from lambda_src.chat.started_stream import StartedStream, StreamStopped
 
 # An attempt that cannot get at least this long before the deadline is not started.
 MIN_ATTEMPT_SECONDS = 1.0
@@ -117,22 +118,39 @@ class FailoverChat:
     def complete(self, messages: Sequence[Message], *, deadline: float) -> Completion:
         return self._failover(lambda provider: provider.complete(messages, deadline=deadline), deadline)
 
-    def stream(self, messages: Sequence[Message], *, limits: StreamLimits) -> StartedStream:
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        limits: StreamLimits,
+        on_open: Callable[[ReplyStream], None] | None = None,
+        stopped: Callable[[], bool] | None = None,
+    ) -> StartedStream:
         """The first provider to start a reply in time, with its first piece. Before that piece a
         failing provider is retried and failed over exactly as complete() does; after it the stream
         belongs to that provider, and a failure ends it (StreamCut): a reply is never spliced from two
-        providers."""
+        providers.
+
+        ``on_open`` is given each provider's stream as soon as it is open, so that the caller can close
+        it from another thread (its client went away) while it waits for the first piece; ``stopped``
+        says whether that happened: then StreamStopped, and no other attempt is made."""
 
         def start(provider: ChatModel) -> StartedStream:
+            if stopped is not None and stopped():
+                raise StreamStopped
             begun = time.monotonic()
             stream = cast(StreamingChatModel, provider).stream(messages, limits=limits)
+            if on_open is not None:
+                on_open(stream)
             pieces = iter(stream)
             try:
                 first = next(pieces)
             except StopIteration:
                 raise LlmBadResponse("malformed_response") from None  # finished without a word
-            except BaseException:
+            except BaseException as error:
                 stream.close()
+                if stopped is not None and stopped() and isinstance(error, LlmError):
+                    raise StreamStopped from None  # closed by the caller, not the provider's failure
                 raise
             return StartedStream(
                 provider=provider.name,
@@ -222,6 +240,8 @@ class FailoverChat:
                     raise  # the provider's Retry-After or our backoff would not leave time to try
                 self.sleep(delay)
                 continue
+            except StreamStopped:
+                raise  # the caller went away: says nothing about the provider
             except Exception:
                 breaker.record_failure()  # an adapter bug must not leave a trial call unresolved
                 raise

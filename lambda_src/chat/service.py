@@ -83,9 +83,11 @@ def admit(
     clock: Callable[[], float],
     remaining_seconds: Callable[[], float],
     answer_within: Callable[[], float],
+    max_wait_seconds: float | None = None,
 ) -> Admitted | TurnOutcome:
     """Read the session and admit the turn: Admitted, or the answer of the same message's running turn
-    (waited for). ``answer_within()`` is how long resends are told this turn may take."""
+    (waited for, at most ``max_wait_seconds`` if given, else while this request can still answer).
+    ``answer_within()`` is how long resends are told this turn may take."""
     for _ in range(MAX_ADMIT_ATTEMPTS):
         snapshot = store.read(
             context.owner,
@@ -94,7 +96,7 @@ def admit(
             cache_key=_cache_key(request, context, store, llm),
         )
         if snapshot.running is not None:
-            waited = _wait_for_first(request, context, store, clock, remaining_seconds)
+            waited = _wait_for_first(request, context, store, clock, remaining_seconds, max_wait_seconds)
             if waited is not None:
                 return waited
             continue  # the first turn ended without an answer: answer it here
@@ -121,7 +123,7 @@ def admit(
         except StateChanged:
             continue
         except TurnInProgress:
-            waited = _wait_for_first(request, context, store, clock, remaining_seconds)
+            waited = _wait_for_first(request, context, store, clock, remaining_seconds, max_wait_seconds)
             if waited is not None:
                 return waited
             continue
@@ -194,10 +196,14 @@ def _wait_for_first(
     store: SessionStore,
     clock: Callable[[], float],
     remaining_seconds: Callable[[], float],
+    max_wait_seconds: float | None = None,
 ) -> TurnOutcome | None:
     """The first answer to the same message, once its turn finishes; None if that turn ended without
-    one; TurnInProgress if it would not finish while this request can still answer."""
-    give_up = time.monotonic() + remaining_seconds() - RESPONSE_MARGIN_SECONDS
+    one; TurnInProgress if it would not finish while this request can still answer (or wait)."""
+    wait = remaining_seconds() - RESPONSE_MARGIN_SECONDS
+    if max_wait_seconds is not None:
+        wait = min(wait, max_wait_seconds)
+    give_up = time.monotonic() + wait
     while True:
         body, answer_by = store.answer_of(context.owner, request.sessionId, request.message)
         if body is not None:

@@ -65,6 +65,7 @@ class Settings(BaseModel):
     stream_reply_seconds: float = Field(default=300.0, gt=0)
     stream_idle_seconds: float = Field(default=30.0, gt=0)
     stream_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    stream_admission_wait_seconds: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

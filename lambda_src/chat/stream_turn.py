@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 
 from lambda_src.chat.dynamo import StoreUnavailable
 from lambda_src.chat.models import ChatReply, ChatRequest, Message, Usage
-from lambda_src.chat.providers.base import ChatModel, Completion, LlmUnavailable, StreamLimits
+from lambda_src.chat.providers.base import ChatModel, Completion, LlmUnavailable, ReplyStream, StreamLimits
 from lambda_src.chat.quotas import Admission, estimate_tokens
 from lambda_src.chat.service import (
     MIN_LLM_BUDGET_SECONDS,
@@ -33,7 +33,7 @@ from lambda_src.chat.service import (
     admit,
 )
 from lambda_src.chat.session_store import SessionStore
-from lambda_src.chat.started_stream import StartedStream, StreamCut, StreamStopped
+from lambda_src.chat.started_stream import StartedStream, StreamStopped
 from lambda_src.chat.telemetry import record_stream_end, record_stream_start
 
 logger = Logger(child=True)
@@ -41,7 +41,14 @@ Emit = Callable[[str, dict[str, Any]], None]
 
 
 class StreamingChat(ChatModel, Protocol):
-    def stream(self, messages: list[Message], *, limits: StreamLimits) -> StartedStream: ...
+    def stream(
+        self,
+        messages: list[Message],
+        *,
+        limits: StreamLimits,
+        on_open: Callable[[ReplyStream], None] | None = None,
+        stopped: Callable[[], bool] | None = None,
+    ) -> StartedStream: ...
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,9 @@ class StreamTiming:
     first_token_seconds: float
     reply_seconds: float
     idle_seconds: float
+    # How long a resend of a running message waits for its answer before 409: nothing can be sent
+    # while it waits, so it must stay below CloudFront's origin read timeout.
+    admission_wait_seconds: float = 10.0
 
 
 class Cancellation:
@@ -117,6 +127,7 @@ def stream_turn(
         clock=clock,
         remaining_seconds=remaining_seconds,
         answer_within=lambda: _reply_budget(timing, remaining_seconds()) + RESPONSE_MARGIN_SECONDS,
+        max_wait_seconds=timing.admission_wait_seconds,
     )
     start = {"sessionId": request.sessionId, "requestId": context.turn_id}
     if isinstance(admitted, TurnOutcome):  # the same message's running turn answered it: that answer
@@ -176,7 +187,13 @@ def _stream_reply(
     try:
         if budget < MIN_LLM_BUDGET_SECONDS:
             raise LlmUnavailable("no_time_left")
-        started = llm.stream(admitted.messages, limits=limits)
+        # A caller that goes away while the first piece is awaited closes the provider's stream too.
+        started = llm.stream(
+            admitted.messages,
+            limits=limits,
+            on_open=lambda stream: cancellation.on_cancel(stream.close),
+            stopped=cancellation.is_set,
+        )
     except BaseException:
         abandon(store, turn)
         raise
@@ -188,7 +205,7 @@ def _stream_reply(
         for piece in started:
             pieces.append(piece)
             emit("delta", {"text": piece})
-    except (StreamCut, StreamStopped) as error:
+    except BaseException as error:  # a cut, the caller gone, or anything unforeseen: settle, then raise
         started.close()
         used = _usage(started, admitted.messages, pieces).totalTokens
         outcome = "stopped" if isinstance(error, StreamStopped) else "incomplete"

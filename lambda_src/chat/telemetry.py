@@ -79,9 +79,20 @@ def provider_metric(name: str, provider: str, value: float, unit: MetricUnit = M
         metric.add_dimension(name="provider", value=provider)
 
 
+def version_metric(name: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
+    """A metric of the function version that ran (dimension ``version``): what a canary deployment's
+    rollback alarms judge, the new version apart from the old. Only where Lambda names the version."""
+    version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+    if not version or os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+        return
+    with single_metric(name=name, unit=unit, value=value) as metric:
+        metric.add_dimension(name="version", value=version)
+
+
 def record_stream_start(provider: str, first_token_ms: float) -> None:
     """A streamed reply's first piece reached the caller ``first_token_ms`` after the request arrived."""
     count("TimeToFirstToken", first_token_ms, MetricUnit.Milliseconds)
+    version_metric("TimeToFirstToken", first_token_ms, MetricUnit.Milliseconds)
     count("StreamsStarted")
     provider_metric("TimeToFirstToken", provider, first_token_ms, MetricUnit.Milliseconds)
     provider_metric("StreamsStarted", provider, 1)

@@ -7,9 +7,10 @@ GET  /ready             the Web Adapter's readiness check
 
 Both take the body of POST /chat and answer ``text/event-stream``: ``start``, ``delta``..., then exactly
 one ``done`` or ``error`` (stream_producer.py). A refusal before the first event (validation, identity,
-quota, idempotency conflict, a provider that never started) is an HTTP status with a JSON body, as
-POST /chat answers it. A comment line keeps a quiet stream open; a caller that goes away stops the model
-call, and the turn is settled before the invocation ends.
+quota, idempotency conflict, storage down) is an HTTP status with a JSON body, as POST /chat answers it;
+once the turn is admitted (``start``), every failure is an ``error`` event. A comment line keeps a
+quiet stream open; a caller that goes away stops the model call, and the turn is settled before the
+invocation ends.
 """
 
 from __future__ import annotations
@@ -168,17 +169,17 @@ async def _events(
     finally:
         if getter is not None:
             getter.cancel()
-        if not ended:  # the caller went away (or the response failed): stop the model call
-            producer.cancellation.cancel()
-        await _stop(producer, thread, cancel=False)
+        # Not ended: the caller went away (or the response failed): stop the model call.
+        await _stop(producer, thread, cancel=not ended)
 
 
 async def _stop(producer: StreamProducer, thread: threading.Thread, *, cancel: bool = True) -> None:
     """Wait for the producer to settle the turn, even while this task is being cancelled: the invocation
-    must not end (and the sandbox freeze) with the quota unsettled."""
-    if cancel and thread.is_alive():
-        producer.cancellation.cancel()
+    must not end (and the sandbox freeze) with the quota unsettled. Stopping closes the provider's
+    stream, which may block a moment: off the event loop, as the wait is."""
     with anyio.CancelScope(shield=True):
+        if cancel and thread.is_alive():
+            await anyio.to_thread.run_sync(producer.cancellation.cancel)
         await anyio.to_thread.run_sync(thread.join)
 
 

@@ -25,7 +25,7 @@ from lambda_src.chat.models import ChatReply, ChatRequest
 from lambda_src.chat.service import TurnContext
 from lambda_src.chat.started_stream import StreamCut, StreamStopped
 from lambda_src.chat.stream_turn import Cancellation, StreamingChat, StreamTiming, done_event, stream_turn
-from lambda_src.chat.telemetry import count, metrics, record_turn
+from lambda_src.chat.telemetry import count, metrics, record_turn, version_metric
 from lambda_src.handlers.http import once
 
 logger = Logger(child=True)
@@ -80,19 +80,28 @@ class StreamProducer:
     cancellation: Cancellation = field(default_factory=Cancellation)
     _started: bool = False
     _text_sent: bool = False
+    _ended: bool = False  # done or error is out: nothing more is sent
 
     def run(self) -> None:
         try:
             logger.thread_safe_append_keys(request_id=self.invocation.aws_request_id, route=self.route)
             self._run()
         finally:
-            metrics.flush_metrics()
-            logger.thread_safe_clear_keys()
-            self.put(END)
+            try:
+                metrics.flush_metrics()
+                logger.thread_safe_clear_keys()
+            finally:
+                self.put(END)
 
     def _emit(self, name: str, data: dict[str, Any]) -> None:
+        if self._ended:
+            # A failure after done (saving the idempotency record, the turn's figures): the client has
+            # its whole, stored reply; a second ending would contradict it.
+            logger.warning("event after the stream ended, not sent", extra={"event": name})
+            return
         self._started = True
         self._text_sent = self._text_sent or name == "delta"
+        self._ended = name in ("done", "error")
         self.put(Event(name, data))
 
     def _run(self) -> None:
@@ -120,6 +129,7 @@ class StreamProducer:
                     first_token_seconds=settings.stream_first_token_seconds,
                     reply_seconds=settings.stream_reply_seconds,
                     idle_seconds=settings.stream_idle_seconds,
+                    admission_wait_seconds=settings.stream_admission_wait_seconds,
                 ),
                 clock=time.time,
                 remaining_seconds=self.invocation.remaining_seconds,
@@ -158,7 +168,12 @@ class StreamProducer:
         except StreamStopped:
             logger.info("caller went away; the turn was settled")
         except Exception as error:  # every error answers: a status before the first event, an event after
+            if self._ended:
+                logger.exception("failed after the stream ended")
+                return
             answer = answer_for(error, degraded_reply=deps.settings.degraded_reply)
+            if answer.status == 500:
+                version_metric("StreamInternalErrors", 1)  # a bug: rolls a deployment back
             if not self._started:
                 self.put(Refused(answer, self.invocation.aws_request_id))
                 return

@@ -208,11 +208,10 @@ class ChatAlarms(Construct):
             description=f"More than {max_tokens_per_hour:,} LLM tokens in an hour: a cost spike.",
         )
 
-    def watch_streams(
-        self, *, ttft_p90_ms: float, incomplete_percent: float, min_streams: int
-    ) -> cloudwatch.Alarm:
-        """Streamed replies: time to first token p90 (returned: it also rolls deployments back), and the
-        share of started streams a provider cut."""
+    def watch_streams(self, *, ttft_p90_ms: float, incomplete_percent: float, min_streams: int) -> None:
+        """Streamed replies, all versions: time to first token p90, and the share of started streams a
+        provider cut. (The stream function's deployments roll back on its new version's own figures:
+        chat_streaming.py.)"""
         ttft = cloudwatch.Metric(
             namespace=self._namespace,
             metric_name="TimeToFirstToken",
@@ -220,13 +219,13 @@ class ChatAlarms(Construct):
             statistic="p90",
             period=cdk.Duration.minutes(1),
         )
-        ttft_alarm = self._alarm(
+        self._alarm(
             "StreamTimeToFirstTokenP90",
             metric=ttft,
             threshold=ttft_p90_ms,
             datapoints=3,
             description=f"p90 time to first token of streamed replies above {ttft_p90_ms:.0f} ms for 3 "
-            "minutes (TimeToFirstToken by provider on the dashboard). Also rolls back a stream deployment.",
+            "minutes (TimeToFirstToken by provider on the dashboard).",
             user_facing=True,
         )
         started = self._app_metric("StreamsStarted")
@@ -244,7 +243,6 @@ class ChatAlarms(Construct):
             f"in 5 minutes (at least {min_streams} streams); IncompleteStreams by provider on the dashboard.",
             user_facing=True,
         )
-        return ttft_alarm
 
     def watch_jobs(self, *, queue: sqs.IQueue, dlq: sqs.IQueue, max_age_seconds: int) -> None:
         self._alarm(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -20,7 +21,7 @@ from stacks.constructs.chat_function import ARCHITECTURE, RUNTIME, ChatFunction
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.safe_deployment import SafeDeployment
 from stacks.runtime_access import RuntimeAccess
-from stacks.runtime_environment import stream_environment
+from stacks.runtime_environment import metrics_namespace, stream_environment
 from stacks.stream_layer import built_stream_layer
 
 WEB_ADAPTER_ACCOUNT = "753240598075"  # AWS Labs' account that publishes the adapter's layers
@@ -76,3 +77,49 @@ class ChatStreaming(Construct):
             timeout_seconds=config.stream.function_timeout_seconds,
         )
         self.alias = self.deployment.alias
+        self._version_rollback_alarms(config)
+
+    def _version_rollback_alarms(self, config: StageConfig) -> None:
+        """Judged on the version being deployed only: behind the Web Adapter an app error is still a
+        successful invocation (the alias's Errors alarm cannot see it), so the app counts its own
+        (StreamInternalErrors), and time to first token, by version (lambda_src/chat/telemetry.py)."""
+
+        def of_new_version(name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=metrics_namespace(config),
+                metric_name=name,
+                dimensions_map={"service": "chatbot", "version": self.function.current_version.version},
+                statistic=statistic,
+                period=cdk.Duration.minutes(1),
+            )
+
+        for construct_id, metric, threshold, periods, description in (
+            (
+                "VersionTimeToFirstTokenP90",
+                of_new_version("TimeToFirstToken", "p90"),
+                config.stream.ttft_p90_alarm_ms,
+                2,
+                "The new stream function version's p90 time to first token is above "
+                f"{config.stream.ttft_p90_alarm_ms:.0f} ms during a deployment: CodeDeploy rolls back.",
+            ),
+            (
+                "VersionInternalErrors",
+                of_new_version("StreamInternalErrors", "Sum"),
+                1,
+                1,
+                "The new stream function version answered an internal error during a deployment: "
+                "CodeDeploy rolls back.",
+            ),
+        ):
+            self.deployment.add_rollback_alarm(
+                cloudwatch.Alarm(
+                    self,
+                    construct_id,
+                    metric=metric,
+                    threshold=threshold,
+                    evaluation_periods=periods,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    alarm_description=description,
+                )
+            )

@@ -75,7 +75,7 @@ class SafeDeployment(Construct):
                 "rolls back.",
             ),
         ]
-        self.rollback_alarms: list[cloudwatch.IAlarm] = list(self.alias_alarms)
+        self.rollback_alarms: list[cloudwatch.Alarm] = list(self.alias_alarms)
         self.group = codedeploy.LambdaDeploymentGroup(
             self,
             "Group",
@@ -94,7 +94,7 @@ class SafeDeployment(Construct):
             "is assumed only by CodeDeploy for this deployment group.",
         )
 
-    def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
+    def add_rollback_alarm(self, alarm: cloudwatch.Alarm) -> None:
         """One more alarm that rolls a deployment back while it fires (for example time to first token)."""
         self.group.add_alarm(alarm)
         self.rollback_alarms.append(alarm)

@@ -57,11 +57,25 @@ def test_the_deployment_rolls_back_on_failure_and_on_the_alias_alarms(
         assert "ExecutedVersion" in dimensions  # the version being deployed, not the old one
 
 
-def test_a_slow_first_token_rolls_the_stream_function_back(stage: SynthesizedStage) -> None:
+def test_the_new_stream_versions_first_token_time_and_app_errors_roll_it_back(
+    stage: SynthesizedStage,
+) -> None:
     _, stream_group = _one(stage, "AWS::CodeDeploy::DeploymentGroup", "StreamingDeployment")
     _, chat_group = _one(stage, "AWS::CodeDeploy::DeploymentGroup", "Deployment")
-    assert "AlarmsStreamTimeToFirstTokenP90" in json.dumps(stream_group["Properties"]["AlarmConfiguration"])
+    configured = json.dumps(stream_group["Properties"]["AlarmConfiguration"])
+    assert "StreamingVersionTimeToFirstTokenP90" in configured
+    assert "StreamingVersionInternalErrors" in configured
     assert "TimeToFirstToken" not in json.dumps(chat_group["Properties"]["AlarmConfiguration"])
+    alarms = stage.service.find_resources("AWS::CloudWatch::Alarm")
+    for prefix, metric in (
+        ("StreamingVersionTimeToFirstTokenP90", "TimeToFirstToken"),
+        ("StreamingVersionInternalErrors", "StreamInternalErrors"),
+    ):
+        (alarm,) = [a["Properties"] for lid, a in alarms.items() if lid.startswith(prefix)]
+        assert alarm["MetricName"] == metric
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+        # The version being deployed (what the app reports from AWS_LAMBDA_FUNCTION_VERSION).
+        assert "StreamingStreamFunctionCurrentVersion" in json.dumps(dimensions["version"])
 
 
 def test_api_gateway_calls_the_live_aliases(stage: SynthesizedStage) -> None:

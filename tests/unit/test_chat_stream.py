@@ -283,3 +283,69 @@ def test_no_text_or_secret_reaches_the_logs(
     for canary in ("MESSAGE-CANARY-5521", "4111", "REPLY-CANARY-9034", LLM_API_KEY, PROVIDER_ERROR_TEXT):
         assert canary not in logged
     assert LLM_API_KEY not in answer.raw.decode()
+
+
+def test_a_client_that_hangs_up_before_the_first_token_stops_the_wait_for_it(
+    stream_api: StreamApi, chat_env: ChatEnv
+) -> None:
+    chat_env.fake_llm.answer(reply=LONG_REPLY, token_delay=5)  # the first word comes after 5 s
+    answer = stream_api.post("/chat/stream", _body())
+    assert next(answer.events()).name == "start"
+    hung_up = time.monotonic()
+    answer.close()
+
+    _wait_for(lambda: not _running_marks(chat_env), seconds=3)
+    assert time.monotonic() - hung_up < 3  # not the 5 s the provider takes to its first word
+    assert _tokens_used(chat_env) == 0  # nothing was generated: the reservation is given back
+    assert [i["role"] for i in chat_env.items()] == ["user"]
+
+
+def test_a_resend_waits_for_the_running_turn_only_briefly_then_gets_409(
+    stream_api: StreamApi, chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREAM_ADMISSION_WAIT_SECONDS", "0.5")  # CloudFront would give up on a silent wait
+    chat_env.fake_llm.answer(reply=LONG_REPLY, token_delay=0.2)
+    first = stream_api.post("/chat/stream", _body())
+    assert next(first.events()).name == "start"
+    started = time.monotonic()
+    resend = stream_api.post("/chat/stream", _body())
+    assert resend.status == 409
+    assert int(resend.headers["retry-after"]) >= 1
+    assert time.monotonic() - started < 3
+    assert "still being answered" in resend.json()["message"]
+    first.close()
+
+
+def test_nothing_is_sent_after_the_stream_has_ended() -> None:
+    from lambda_src.chat.models import ChatRequest
+    from lambda_src.handlers.stream_producer import Event, Invocation, StreamProducer
+
+    sent: list[Any] = []
+    producer = StreamProducer(
+        request=ChatRequest(sessionId="stream-session-1", message="hi"),
+        owner=DEFAULT_CLIENT,
+        route="/chat/stream",
+        idempotency_key=None,
+        body="{}",
+        invocation=Invocation("request-1", time.time() + 60),
+        received_at=time.monotonic(),
+        put=sent.append,
+    )
+    producer._emit("start", {})
+    producer._emit("done", {})
+    producer._emit("error", {"message": "saving the idempotency record failed"})
+    assert [e.name for e in sent if isinstance(e, Event)] == ["start", "done"]
+
+
+def test_first_token_time_is_also_published_for_the_version_that_ran(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lambda_src.chat.telemetry import record_stream_start
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "7")
+    record_stream_start("primary", 123.0)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    by_version = [line for line in lines if line.get("version") == "7"]
+    assert len(by_version) == 1
+    assert by_version[0]["TimeToFirstToken"] == [123.0]
+    assert by_version[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["version", "service"]]

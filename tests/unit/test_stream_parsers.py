@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+import urllib3
 from botocore.eventstream import EventStream
 from botocore.parsers import EventStreamJSONParser
 
@@ -166,3 +167,40 @@ def test_a_corrupt_bedrock_frame_is_not_taken_for_the_end_of_the_reply() -> None
     with pytest.raises((LlmUnavailable, LlmBadResponse)):
         pieces.extend(_bedrock_stream(bytes(corrupt), []))
     assert pieces == ["Bon"]
+
+
+class _Breaking(_Raw):
+    """Delivers its bytes, then fails as urllib3 does under botocore's EventStream."""
+
+    def __init__(self, data: bytes, error: Exception) -> None:
+        super().__init__(data, [])
+        self._error = error
+
+    def stream(self) -> Iterator[bytes]:
+        yield from super().stream()
+        raise self._error
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (urllib3.exceptions.ReadTimeoutError(None, "/", "read timed out"), "idle_timeout"),  # type: ignore[arg-type]
+        (urllib3.exceptions.ProtocolError("connection reset"), "connection"),
+    ],
+)
+def test_a_bedrock_stream_that_breaks_under_botocore_is_a_retryable_cut(error: Exception, kind: str) -> None:
+    operation = boto3.client("bedrock-runtime", region_name="us-east-1").meta.service_model.operation_model(
+        "ConverseStream"
+    )
+    events = EventStream(
+        _Breaking(_delta("Bon"), error),
+        operation.output_shape.members["stream"],
+        EventStreamJSONParser(),
+        "ConverseStream",
+    )
+    now = time.monotonic()
+    pieces: list[str] = []
+    with pytest.raises(LlmUnavailable) as raised:
+        pieces.extend(BedrockReplyStream(events, limits=StreamLimits(now + 5, now + 10, 5), model="m"))
+    assert pieces == ["Bon"]
+    assert raised.value.kind == kind

@@ -11,11 +11,13 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import urllib3
 from botocore.eventstream import ParserError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_src.chat.models import Usage
 from lambda_src.chat.providers.base import LlmBadResponse, LlmUnavailable, StreamLimits
+from lambda_src.chat.providers.sockets import shut_down
 
 # Error events of a ConverseStream (camelCase), with the kind reported in metrics.
 STREAM_ERROR_EVENTS = {
@@ -66,6 +68,13 @@ class BedrockReplyStream:
             if self._closed.is_set():
                 raise LlmUnavailable("interrupted") from None
             raise llm_error_from(error) from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            # botocore's EventStream reads the raw urllib3 response: its errors come through untranslated.
+            if self._closed.is_set():
+                raise LlmUnavailable("interrupted") from None
+            if isinstance(error, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+                raise LlmUnavailable("idle_timeout" if started else "timeout") from None
+            raise LlmUnavailable("connection") from None
         except (AttributeError, TypeError, ParserError):  # ParserError: a frame's CRC or layout is wrong
             raise LlmBadResponse("malformed_response") from None
         finally:
@@ -77,6 +86,8 @@ class BedrockReplyStream:
         if self._closed.is_set():
             return
         self._closed.set()
+        # The socket first: closing the response would wait for a read blocked in another thread.
+        shut_down(getattr(self._events, "_raw_stream", None))
         close = getattr(self._events, "close", None)
         if callable(close):
             with contextlib.suppress(Exception):  # closing a stream that already broke

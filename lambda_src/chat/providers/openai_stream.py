@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import urllib3
 
 from lambda_src.chat.models import Usage
 from lambda_src.chat.providers.base import LlmBadResponse, LlmUnavailable, StreamLimits
+from lambda_src.chat.providers.sockets import shut_down, socket_of
 from lambda_src.chat.providers.sse import SseError, SseParser
 
 READ_CHUNK_BYTES = 16 * 1024
@@ -68,12 +68,10 @@ class OpenAIReplyStream:
         if self._closed.is_set():
             return
         self._closed.set()
-        sock = _socket_of(self._response)
-        if sock is not None:
-            with contextlib.suppress(OSError):  # unblocks a read waiting in another thread
-                sock.shutdown(socket.SHUT_RDWR)
-        self._response.close()
-        self._response.release_conn()
+        shut_down(self._response)  # unblocks a read waiting in another thread
+        with contextlib.suppress(Exception):  # a response the reading thread is closing too
+            self._response.close()
+            self._response.release_conn()
 
     def _read(self, *, until: float) -> bytes:
         """One socket read of what has arrived; the wait is bounded by the idle limit and ``until``."""
@@ -81,11 +79,11 @@ class OpenAIReplyStream:
         if remaining <= 0:
             raise LlmUnavailable("timeout")
         wait = min(remaining, self._limits.idle_seconds)
-        sock = _socket_of(self._response)
-        if sock is not None:
-            sock.settimeout(wait)
         read_once = getattr(self._response, "read1", None) or self._response.read
         try:
+            sock = socket_of(self._response)
+            if sock is not None:
+                sock.settimeout(wait)
             chunk: bytes = read_once(READ_CHUNK_BYTES)
         except Exception as error:
             if self._closed.is_set():
@@ -121,15 +119,3 @@ class OpenAIReplyStream:
                     yield text
         except (ValueError, TypeError, AttributeError):
             raise LlmBadResponse("malformed_response", status=200) from None
-
-
-def _socket_of(response: urllib3.BaseHTTPResponse) -> socket.socket | None:
-    """The socket the body is read from. While the connection is kept alive it is the connection's; a
-    response that ends by closing (no Content-Length, as streams often are) has taken the socket over,
-    and only http.client's buffered reader still holds it."""
-    connection = getattr(response, "connection", None) or getattr(response, "_connection", None)
-    sock = getattr(connection, "sock", None)
-    if not isinstance(sock, socket.socket):
-        reader = getattr(getattr(response, "_fp", None), "fp", None)
-        sock = getattr(getattr(reader, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
