@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
 from scripts.fake_llm_server import FakeLlm
 from tests.dev_process import REPO_ROOT, dev_server
@@ -100,6 +100,13 @@ def page_with_sign_in(chromium: str, server_with_sign_in: str) -> Iterator[Page]
 def send(page: Page, text: str) -> None:
     page.get_by_label("Your message").fill(text)
     page.get_by_label("Your message").press("Enter")
+
+
+def answered(page: Page, replies: int) -> None:
+    """``replies`` replies on screen, the last one whole: the page is no longer busy with it (a reply
+    streams in, so its element is there before its last word)."""
+    expect(page.locator(".message--assistant")).to_have_count(replies)
+    expect(page.get_by_label("Your message")).to_have_attribute("aria-busy", "false")
 
 
 def with_key(page: Page, key: str = API_KEY) -> Page:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ARTIFACTS, CONSOLE_ERRORS, SESSION_CAP, send, with_key
+from tests.browser.conftest import ARTIFACTS, CONSOLE_ERRORS, SESSION_CAP, answered, send, with_key
 
 
 def test_a_message_gets_a_reply_and_the_quota_message_shows_when_the_cap_is_reached(page: Page) -> None:
@@ -13,13 +13,13 @@ def test_a_message_gets_a_reply_and_the_quota_message_shows_when_the_cap_is_reac
 
     send(page, "Hello from the browser test")
     replies = page.locator(".message--assistant")
-    expect(replies).to_have_count(1)
+    answered(page, 1)
     expect(replies.first).to_contain_text("You said 27 characters.")
     expect(page.get_by_label("Your message")).to_be_focused()
     expect(page.get_by_label("Your message")).to_have_value("")
 
     send(page, "<img src=x onerror=alert(1)> is shown as text")
-    expect(replies).to_have_count(2)
+    answered(page, 2)
     expect(page.locator(".message--user").nth(1)).to_have_text(
         "You: <img src=x onerror=alert(1)> is shown as text"
     )
@@ -28,12 +28,12 @@ def test_a_message_gets_a_reply_and_the_quota_message_shows_when_the_cap_is_reac
 
     for number in range(2, SESSION_CAP):
         send(page, f"message {number + 1}")
-        expect(replies).to_have_count(number + 1)
+        answered(page, number + 1)
     send(page, "one more than the session allows")
     alert = page.get_by_role("alert")
     expect(alert).to_be_visible()
     expect(alert).to_contain_text("Too many requests. Please try again in about")
-    expect(replies).to_have_count(SESSION_CAP)
+    answered(page, SESSION_CAP)
     page.screenshot(path=str(ARTIFACTS / "chat-page-429.png"), full_page=True)
     # Nothing the page needs is blocked by the CSP or missing (the refused 429 fetch is expected).
     errors = [e for e in CONSOLE_ERRORS if "429" not in e]
@@ -44,7 +44,7 @@ def test_the_page_works_on_a_phone_sized_screen(page: Page) -> None:
     page.set_viewport_size({"width": 375, "height": 700})
     with_key(page)
     send(page, "small screen")
-    expect(page.locator(".message--assistant")).to_have_count(1)
+    answered(page, 1)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(ARTIFACTS / "chat-page-phone.png"), full_page=True)
 
@@ -56,7 +56,7 @@ def test_people_sign_in_with_pkce_and_chat_as_themselves(page_with_sign_in: Page
 
     expect(page.get_by_text("Signed in as person@example.com")).to_be_visible()
     send(page, "hello as a person")
-    expect(page.locator(".message--assistant")).to_have_count(1)
+    answered(page, 1)
     page.screenshot(path=str(ARTIFACTS / "chat-page-signed-in.png"), full_page=True)
 
     page.reload()  # the signed-in person's conversation comes back from /api/web/conversations/{id}

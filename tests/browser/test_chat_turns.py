@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, Route, expect
 
 from scripts.fake_llm_server import FakeLlm
-from tests.browser.conftest import API_KEY, send, with_key
+from tests.browser.conftest import API_KEY, answered, send, with_key
 
 
 def _conversation(page: Page) -> list[str]:
@@ -24,7 +24,7 @@ def test_enter_while_a_reply_is_pending_sends_nothing_more(page: Page, llm: Fake
         box.press("Enter")
     page.get_by_role("button", name="Send").click(force=True)
 
-    expect(page.locator(".message--assistant")).to_have_count(1)
+    answered(page, 1)
     assert len(llm.requests) == 1
     assert _conversation(page) == ["You: only once", "Assistant: You said 9 characters."]
 
@@ -32,13 +32,13 @@ def test_enter_while_a_reply_is_pending_sends_nothing_more(page: Page, llm: Fake
 def test_each_reply_sits_under_its_own_question(page: Page) -> None:
     with_key(page)
     send(page, "first question")
-    expect(page.locator(".message--assistant")).to_have_count(1)
+    answered(page, 1)
     page.route("**/api/chat/stream", lambda route: route.abort("internetdisconnected"))
     send(page, "lost on the way")
     expect(page.get_by_role("alert")).to_be_visible()
     page.unroute("**/api/chat/stream")
     send(page, "a second, longer question")
-    expect(page.locator(".message--assistant")).to_have_count(2)
+    answered(page, 2)
     assert _conversation(page) == [
         "You: first question",
         "Assistant: You said 14 characters.",
@@ -60,7 +60,7 @@ def test_a_refused_message_is_not_shown_as_sent_and_stays_in_the_box_to_retry(
 
     with_key(page)
     page.get_by_role("button", name="Retry").click()
-    expect(page.locator(".message--assistant")).to_have_count(1)
+    answered(page, 1)
     assert _conversation(page) == ["You: keep this text", "Assistant: You said 14 characters."]
     expect(page.get_by_role("alert")).to_be_hidden()
     expect(page.get_by_label("Your message")).to_have_value("")
@@ -80,14 +80,14 @@ def test_a_message_lost_to_the_network_is_not_shown_as_sent_and_can_be_retried(p
 
     page.unroute("**/api/chat/stream", unreachable)
     page.get_by_role("button", name="Retry").click()
-    expect(page.locator(".message--assistant")).to_have_count(1)
+    answered(page, 1)
     assert _conversation(page)[0] == "You: through a tunnel"
 
 
 def test_after_a_reload_the_conversation_comes_back_and_new_conversation_starts_another(page: Page) -> None:
     with_key(page)
     send(page, "remember me")
-    expect(page.locator(".message--assistant")).to_have_count(1)
+    answered(page, 1)
 
     page.reload()
     expect(page.locator(".message")).to_have_count(2)
@@ -96,7 +96,7 @@ def test_after_a_reload_the_conversation_comes_back_and_new_conversation_starts_
     page.get_by_role("button", name="New conversation").click()
     expect(page.locator(".message")).to_have_count(0)
     send(page, "a fresh start")
-    expect(page.locator(".message--assistant")).to_have_count(1)
+    answered(page, 1)
     page.reload()
     expect(page.locator(".message")).to_have_count(2)
     assert _conversation(page)[0] == "You: a fresh start"
@@ -107,7 +107,7 @@ def test_a_wrong_key_brings_the_key_field_into_view(page: Page) -> None:
     with_key(page)
     for number in range(3):
         send(page, f"a message to fill the screen, number {number}")
-        expect(page.locator(".message--assistant")).to_have_count(number + 1)
+        answered(page, number + 1)
     with_key(page, "a-key-that-was-revoked")
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     key = page.get_by_label("API key")
@@ -147,7 +147,7 @@ def test_the_page_counts_length_as_the_api_does(page: Page, llm: FakeLlm) -> Non
 def test_an_api_key_typed_after_the_reload_brings_the_conversation_back(page: Page) -> None:
     with_key(page)
     send(page, "before the tab forgot the key")
-    expect(page.locator(".message--assistant")).to_have_count(1)
+    answered(page, 1)
     page.evaluate("sessionStorage.removeItem('chat.apiKey')")
     page.reload()
     expect(page.locator(".message")).to_have_count(0)
