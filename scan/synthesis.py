@@ -61,7 +61,7 @@ def synthesize(out: Path) -> dict[str, StageTemplates]:
             stage=stage,
             regions={
                 Path(stage.outdir) / stack.template_file: stack.region
-                for stack in (stage.data, stage.service, stage.edge, stage.web)
+                for stack in (stage.data, stage.service, stage.edge, stage.web, stage.delivery)
             },
         )
         for name, stage in stages.items()

@@ -1,6 +1,7 @@
 """Refuse to deploy a stage that still carries a placeholder only meant for offline synth.
 
-python -m scripts.check_deployable prod      # `make deploy` runs it first
+python -m scripts.check_deployable prod              # `make deploy` runs it first
+python -m scripts.check_deployable prod --delivery   # `make deploy-delivery`: the GitHub repository too
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from stacks.config import STAGES
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[1] not in STAGES:
-        print(f"usage: python -m scripts.check_deployable {{{','.join(STAGES)}}}", file=sys.stderr)
+    delivery = argv[2:] == ["--delivery"]
+    if len(argv) not in (2, 3) or argv[1] not in STAGES or (len(argv) == 3 and not delivery):
+        print(
+            f"usage: python -m scripts.check_deployable {{{','.join(STAGES)}}} [--delivery]", file=sys.stderr
+        )
         return 2
-    problems = STAGES[argv[1]].deployable_problems
+    config = STAGES[argv[1]]
+    problems = config.delivery_problems if delivery else config.deployable_problems
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 
 from stacks.config_access import PLACEHOLDER_HOSTED_ZONE_ID, CustomDomain, EdgeConfig, SignUp
+from stacks.config_delivery import PLACEHOLDER_REPOSITORY, DeliveryConfig
 from stacks.config_model import (
     PLACEHOLDER_ACCOUNTS,
     AlarmThresholds,
@@ -44,6 +45,8 @@ _OPENAI = ProviderConfig(
     name="openai", kind="openai", model="gpt-4o-mini", base_url="https://api.openai.com/v1"
 )
 _BEDROCK = ProviderConfig(name="bedrock", kind="bedrock", model="amazon.nova-lite-v1:0")
+# The repository whose GitHub Actions deploy the stages (README, "Delivery"): put yours here.
+_DELIVERY = DeliveryConfig(github_repository=PLACEHOLDER_REPOSITORY)
 _DEFAULT_LLM = LlmConfig(providers=(_OPENAI, _BEDROCK), max_output_tokens=512, timeout_seconds=21.0)
 
 _TIERS = (
@@ -73,6 +76,7 @@ _TIERS = (
 STAGES: Mapping[str, StageConfig] = {
     "dev": StageConfig(
         name="dev",
+        delivery=_DELIVERY,
         account="111111111111",  # placeholder
         region="us-east-1",
         lambda_memory_mb=512,
@@ -95,6 +99,7 @@ STAGES: Mapping[str, StageConfig] = {
     ),
     "staging": StageConfig(
         name="staging",
+        delivery=_DELIVERY,
         account="222222222222",  # placeholder
         region="us-east-1",
         lambda_memory_mb=1024,
@@ -122,6 +127,7 @@ STAGES: Mapping[str, StageConfig] = {
     ),
     "prod": StageConfig(
         name="prod",
+        delivery=_DELIVERY,
         account="333333333333",  # placeholder
         region="us-east-1",
         lambda_memory_mb=1024,

@@ -13,6 +13,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 
 from stacks.config_access import PLACEHOLDER_EMAIL_DOMAIN, PLACEHOLDER_HOSTED_ZONE_ID, EdgeConfig, SignUp
+from stacks.config_delivery import PLACEHOLDER_REPOSITORY, DeliveryConfig
 from stacks.config_stream import StreamConfig
 
 # Account ids that exist only so that synth works offline. A stage whose account is one of these
@@ -191,9 +192,10 @@ class StageConfig:
     alarm_thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     jobs: JobsConfig = field(default_factory=JobsConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
 
     def __post_init__(self) -> None:
-        if problems := self.stream.problems(self.name):
+        if problems := self.stream.problems(self.name) + self.delivery.problems(self.name):
             raise ValueError("; ".join(problems))
         if self.lambda_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS - INIT_ALLOWANCE_SECONDS:
             raise ValueError(
@@ -265,6 +267,20 @@ class StageConfig:
                 "list your organisations' domains in stacks/config.py"
             )
         return problems
+
+    @property
+    def delivery_problems(self) -> list[str]:
+        """What must change before the stage's delivery stack (GitHub's deploy role) can be deployed."""
+        if self.delivery.github_repository == PLACEHOLDER_REPOSITORY:
+            return [
+                f"{self.name}: delivery.github_repository is the placeholder {PLACEHOLDER_REPOSITORY}; "
+                "name the repository whose workflows deploy this stage in stacks/config.py"
+            ]
+        return []
+
+    @property
+    def github_environment(self) -> str:
+        return self.delivery.github_environment or self.name
 
     @property
     def environment(self) -> cdk.Environment:

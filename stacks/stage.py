@@ -1,4 +1,5 @@
-"""One deployable copy of the chatbot: `npx cdk deploy '<stage>/*'`."""
+"""One deployable copy of the chatbot: its application stacks (`make deploy`), and the role GitHub Actions
+deploys them with (`make deploy-delivery`, once per account)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.data_stack import DataStack
+from stacks.delivery_stack import DeliveryStack
 from stacks.edge_stack import EdgeStack
 from stacks.service_stack import ServiceStack
 from stacks.web_stack import WebStack
@@ -50,6 +52,16 @@ class ChatbotStage(cdk.Stage):
             users=self.data.users,
             description=f"Chatbot {config.name}: chat page, CloudFront",
         )
+        # Deployed once per account by an administrator (make deploy-delivery), never by make deploy.
+        self.delivery = DeliveryStack(
+            self,
+            "ChatbotDelivery",
+            config=config,
+            description=f"Chatbot {config.name}: GitHub Actions deploy role (OpenID Connect)",
+        )
+
+
+APPLICATION_STACKS = ("ChatbotData", "ChatbotService", "ChatbotEdge", "ChatbotWeb")
 
 
 def build_stages(app: cdk.App, configs: Iterable[StageConfig]) -> dict[str, ChatbotStage]:

@@ -31,6 +31,7 @@ class SynthesizedStage:
     service: Template
     edge: Template
     web: Template
+    delivery: Template
 
     @property
     def templates(self) -> dict[str, Any]:
@@ -39,6 +40,7 @@ class SynthesizedStage:
             "service": self.service.to_json(),
             "edge": self.edge.to_json(),
             "web": self.web.to_json(),
+            "delivery": self.delivery.to_json(),
         }
 
 
@@ -59,6 +61,7 @@ def synthesized(app: cdk.App) -> dict[str, SynthesizedStage]:
             service=Template.from_stack(stage.service),
             edge=Template.from_stack(stage.edge),
             web=Template.from_stack(stage.web),
+            delivery=Template.from_stack(stage.delivery),
         )
         for name, stage in stages.items()
     }

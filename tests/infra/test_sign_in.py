@@ -134,6 +134,7 @@ def open_sign_up() -> SynthesizedStage:
         service=Template.from_stack(stage.service),
         edge=Template.from_stack(stage.edge),
         web=Template.from_stack(stage.web),
+        delivery=Template.from_stack(stage.delivery),
     )
 
 

@@ -1,0 +1,95 @@
+"""How GitHub Actions deploys a stage, with no long-lived AWS key anywhere: the account trusts GitHub's
+OpenID Connect tokens, and one role per stage may be assumed only by a workflow job of this repository
+running in the stage's GitHub environment (the token's ``sub`` claim). The role may do one thing:
+assume the CDK bootstrap roles of this account (``cdk-hnb659fds-*``), which is what `cdk deploy` does;
+what those may do is the bootstrap's business, not an administrator grant here.
+
+Deployed once per account, with an administrator's credentials: `make deploy-delivery STAGE=...`
+(README, "Delivery"). `make deploy` leaves it alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.config_delivery import CDK_QUALIFIER, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_URL
+
+TOKEN_HOST = GITHUB_OIDC_URL.removeprefix("https://")
+
+
+def subject_of(config: StageConfig) -> str:
+    """The ``sub`` claim of a job of this repository that runs in the stage's environment."""
+    return f"repo:{config.delivery.github_repository}:environment:{config.github_environment}"
+
+
+BOOTSTRAP_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
+
+
+def bootstrap_role_arns(stack: cdk.Stack, config: StageConfig) -> list[str]:
+    """The roles `cdk bootstrap` makes in each region the stage deploys to (cdk-<qualifier>-<kind>-role-
+    <account>-<region>)."""
+    regions = sorted({config.region, "us-east-1"})
+    return [
+        f"arn:{stack.partition}:iam::{stack.account}:role/cdk-{CDK_QUALIFIER}-{kind}-role-{stack.account}-{region}"
+        for region in regions
+        for kind in BOOTSTRAP_ROLES
+    ]
+
+
+class DeliveryStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        if config.delivery.create_oidc_provider:
+            provider_arn = iam.OidcProviderNative(
+                self,
+                "GitHub",
+                url=GITHUB_OIDC_URL,
+                client_ids=[GITHUB_OIDC_AUDIENCE],
+                # The account keeps its provider if this stack goes: other stacks' roles may trust it.
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            ).oidc_provider_arn
+        else:
+            provider_arn = f"arn:{self.partition}:iam::{self.account}:oidc-provider/{TOKEN_HOST}"
+
+        self.deploy_role = iam.Role(
+            self,
+            "DeployRole",
+            description=f"GitHub Actions deploys stage {config.name} of {config.delivery.github_repository}",
+            assumed_by=iam.WebIdentityPrincipal(
+                provider_arn,
+                conditions={
+                    "StringEquals": {
+                        f"{TOKEN_HOST}:aud": GITHUB_OIDC_AUDIENCE,
+                        # Exact: no wildcard, so no branch, fork or other environment matches.
+                        f"{TOKEN_HOST}:sub": subject_of(config),
+                    }
+                },
+            ),
+            max_session_duration=cdk.Duration.hours(config.delivery.max_session_hours),
+        )
+        # The stage's stacks live in its region and in us-east-1 (the edge stack): the four bootstrap roles
+        # of this account in those regions, by name, and nothing else. A managed policy of this stack's
+        # own, so that the grant is a reviewable resource rather than an inline policy.
+        iam.ManagedPolicy(
+            self,
+            "AssumeBootstrapRoles",
+            description=f"Only the CDK bootstrap roles of this account, for the {config.name} deploy role",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole", "sts:TagSession"],
+                    resources=bootstrap_role_arns(self, config),
+                )
+            ],
+            roles=[self.deploy_role],
+        )
+        cdk.CfnOutput(
+            self,
+            "DeployRoleArn",
+            value=self.deploy_role.role_arn,
+            description=f"role-to-assume of the {config.github_environment} GitHub environment",
+        )
