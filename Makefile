@@ -11,6 +11,9 @@ RUNTIME_VENV := .venv-runtime
 # The interpreter closest to the Lambda runtime (python3.14): 3.14, else 3.13 (pyenv holds 3.13.0 here).
 RUNTIME_PYTHON := $(shell scripts/runtime_python.sh)
 STAGE ?= dev
+# cdk deploy asks before widening IAM or security groups; the deploy workflow says never (its approval is
+# the GitHub environment's reviewers).
+APPROVAL ?= broadening
 PORT ?= 8000
 STAGES := dev staging prod
 # make deploy's stacks (stacks/stage.py APPLICATION_STACKS); the delivery stack has a target of its own.
@@ -100,10 +103,10 @@ ls: install ## List the stacks of every stage
 diff: install ## Compare a stage with what is deployed: make diff STAGE=staging (needs credentials)
 	$(CDK) diff $(APP_STACKS) --no-notices
 
-deploy: install ## Deploy one stage: make deploy STAGE=dev (needs credentials)
+deploy: install ## Deploy one stage: make deploy STAGE=dev [APPROVAL=never] (needs credentials)
 	@case " $(STAGES) " in *" $(STAGE) "*) ;; *) echo "STAGE must be one of: $(STAGES)"; exit 2;; esac
 	$(BIN)/python -m scripts.check_deployable $(STAGE)
-	$(CDK) deploy $(APP_STACKS) --require-approval broadening --no-notices
+	$(CDK) deploy $(APP_STACKS) --require-approval $(APPROVAL) --no-notices
 
 deploy-delivery: install ## Once per account, as an administrator: the role GitHub Actions deploys STAGE with
 	@case " $(STAGES) " in *" $(STAGE) "*) ;; *) echo "STAGE must be one of: $(STAGES)"; exit 2;; esac

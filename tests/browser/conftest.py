@@ -14,7 +14,8 @@ from scripts.fake_llm_server import FakeLlm
 from tests.dev_process import REPO_ROOT, dev_server
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# CHROMIUM_PATH names another Chromium-based browser (the GitHub runner's Chrome).
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 API_KEY = "browser-test-key"
 SESSION_CAP = 4
 # As the workplace's own probe starts it: no background traffic to hosts this closed network refuses.
