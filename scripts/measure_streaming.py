@@ -15,7 +15,6 @@ import io
 import json
 import os
 import statistics
-import threading
 import time
 import uuid
 from typing import Any
@@ -54,18 +53,6 @@ def _environment(table: str, secret_arn: str, llm_url: str) -> None:
             "CACHE_TTL_SECONDS": "0",
         }
     )
-
-
-def _serve() -> str:
-    import uvicorn
-
-    from lambda_src.handlers.chat_stream import app
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
 
 
 def streamed(base: str, fake: Any, turns: int) -> tuple[list[float], list[float], list[float]]:
@@ -144,6 +131,7 @@ def main() -> None:
 
     from scripts.fake_llm_server import FakeLlm
     from scripts.local_aws import create_conversation_table
+    from scripts.stream_server import serve_stream_app
 
     with mock_aws():
         table = create_conversation_table(boto3.resource("dynamodb", region_name=REGION), "bench")
@@ -152,7 +140,7 @@ def main() -> None:
         reply = " ".join(f"word{n}" for n in range(args.words))
         fake.answer(reply=reply, token_delay=args.token_ms / 1000)
         _environment(table.name, secret["ARN"], fake.base_url)
-        base = _serve()
+        base, _ = serve_stream_app()
         streamed(base, fake, 2)  # warm: imports, connections, the secret's cache
         added, delivery, per_token = streamed(base, fake, args.turns)
         buffered(2)

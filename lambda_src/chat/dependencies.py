@@ -18,6 +18,7 @@ from lambda_src.chat.history import ConversationHistory
 from lambda_src.chat.providers.base import ChatModel, LlmUnavailable
 from lambda_src.chat.quotas import Tier
 from lambda_src.chat.resilience import CircuitBreaker, FailoverChat, RetryPolicy
+from lambda_src.chat.service import TurnContext
 from lambda_src.chat.session_store import SessionStore
 from lambda_src.chat.settings import ProviderSettings, Settings
 from lambda_src.chat.telemetry import record_event
@@ -40,6 +41,22 @@ class Dependencies:
         """The client's tier by the name in its profile; the stage's default tier without one."""
         tier = self.settings.tier(name)
         return Tier(name=tier.name, daily_tokens=tier.daily_tokens, session_requests=tier.session_requests)
+
+    def turn_context(
+        self, owner: str, turn_id: str, *, requires: dict[str, str] | None = None
+    ) -> TurnContext:
+        """A turn of ``owner`` under the stage's settings (chat, stream and worker alike)."""
+        settings = self.settings
+        return TurnContext(
+            owner=owner,
+            turn_id=turn_id,
+            system_prompt=settings.llm_system_prompt,
+            history_turns=settings.history_turns,
+            llm_timeout_seconds=settings.llm_timeout_seconds,
+            max_output_tokens=settings.llm_max_output_tokens,
+            tiers=self.tier,
+            requires=requires,
+        )
 
 
 def read_api_key(secrets: parameters.SecretsProvider, secret_arn: str, provider: str) -> str:

@@ -71,10 +71,15 @@ def record_event(event: str, **fields: object) -> None:
         logger.warning(event, extra={k: str(v) for k, v in fields.items()})
 
 
+def _metrics_disabled() -> bool:
+    """single_metric() ignores POWERTOOLS_METRICS_DISABLED, which Metrics() honours (make dev, the bench)."""
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true"
+
+
 def provider_metric(name: str, provider: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
     """A metric of one provider (dimension ``provider``), published at once."""
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
-        return  # as Metrics() itself honours it (make dev, the bench)
+    if _metrics_disabled():
+        return
     with single_metric(name=name, unit=unit, value=value) as metric:
         metric.add_dimension(name="provider", value=provider)
 
@@ -83,7 +88,7 @@ def version_metric(name: str, value: float, unit: MetricUnit = MetricUnit.Count)
     """A metric of the function version that ran (dimension ``version``): what a canary deployment's
     rollback alarms judge, the new version apart from the old. Only where Lambda names the version."""
     version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
-    if not version or os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+    if not version or _metrics_disabled():
         return
     with single_metric(name=name, unit=unit, value=value) as metric:
         metric.add_dimension(name="version", value=version)

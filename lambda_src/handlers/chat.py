@@ -25,7 +25,7 @@ from lambda_src.chat.cors import cors_config
 from lambda_src.chat.dependencies import dependencies
 from lambda_src.chat.errors import register_error_handlers
 from lambda_src.chat.models import BadRequest, ChatRequest, parse_idempotency_key
-from lambda_src.chat.service import TurnContext, reply_to
+from lambda_src.chat.service import reply_to
 from lambda_src.chat.telemetry import count, metrics, record_turn, tracing_decorators
 from lambda_src.handlers import conversation_routes, job_routes
 from lambda_src.handlers.http import MissingClientIdentity, client_of, json_answer, once
@@ -59,15 +59,7 @@ def chat() -> Response[Any]:
     owner = client_of(app.current_event)
 
     def turn() -> dict[str, Any]:
-        context = TurnContext(
-            owner=owner,
-            turn_id=app.lambda_context.aws_request_id,
-            system_prompt=settings.llm_system_prompt,
-            history_turns=settings.history_turns,
-            llm_timeout_seconds=settings.llm_timeout_seconds,
-            max_output_tokens=settings.llm_max_output_tokens,
-            tiers=deps.tier,
-        )
+        context = deps.turn_context(owner, app.lambda_context.aws_request_id)
         outcome = reply_to(
             request,
             context=context,

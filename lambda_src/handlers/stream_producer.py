@@ -22,7 +22,6 @@ from aws_lambda_powertools import Logger
 from lambda_src.chat.dependencies import dependencies
 from lambda_src.chat.error_answers import ErrorAnswer, answer_for
 from lambda_src.chat.models import ChatReply, ChatRequest
-from lambda_src.chat.service import TurnContext
 from lambda_src.chat.started_stream import StreamCut, StreamStopped
 from lambda_src.chat.stream_turn import Cancellation, StreamingChat, StreamTiming, done_event, stream_turn
 from lambda_src.chat.telemetry import count, metrics, record_turn, version_metric
@@ -114,15 +113,7 @@ class StreamProducer:
             settings = deps.settings
             outcome = stream_turn(
                 self.request,
-                context=TurnContext(
-                    owner=self.owner,
-                    turn_id=self.invocation.aws_request_id,
-                    system_prompt=settings.llm_system_prompt,
-                    history_turns=settings.history_turns,
-                    llm_timeout_seconds=settings.llm_timeout_seconds,
-                    max_output_tokens=settings.llm_max_output_tokens,
-                    tiers=deps.tier,
-                ),
+                context=deps.turn_context(self.owner, self.invocation.aws_request_id),
                 store=deps.store,
                 llm=cast(StreamingChat, deps.llm),
                 timing=StreamTiming(

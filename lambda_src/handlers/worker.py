@@ -18,7 +18,7 @@ from lambda_src.chat.jobs import JobAlreadyAnswered, JobGone, JobMessage, JobSto
 from lambda_src.chat.models import BadRequest, ChatRequest
 from lambda_src.chat.providers.base import LlmBadResponse
 from lambda_src.chat.quotas import QuotaExceeded
-from lambda_src.chat.service import TurnContext, reply_to
+from lambda_src.chat.service import reply_to
 from lambda_src.chat.telemetry import count, metrics, record_turn
 from lambda_src.chat.turns import SessionErased
 
@@ -68,16 +68,7 @@ def _answer(job: JobMessage, record: SQSRecord) -> None:
         )
         outcome = reply_to(
             request,
-            context=TurnContext(
-                owner=job.owner,
-                turn_id=job.job_id,
-                system_prompt=settings.llm_system_prompt,
-                history_turns=settings.history_turns,
-                llm_timeout_seconds=settings.llm_timeout_seconds,
-                max_output_tokens=settings.llm_max_output_tokens,
-                tiers=deps.tier,
-                requires=keys.job_key(job.owner, job.job_id),
-            ),
+            context=deps.turn_context(job.owner, job.job_id, requires=keys.job_key(job.owner, job.job_id)),
             store=deps.store,
             llm=deps.llm,
             clock=time.time,

@@ -294,8 +294,9 @@ def stream_server(aws_resources: tuple[Any, str]) -> Iterator[StreamApi]:
     each DynamoDB request does."""
     import threading
 
-    import uvicorn
     from moto.core.botocore_stubber import BotocoreStubber
+
+    from scripts.stream_server import serve_stream_app
 
     lock = threading.Lock()
     dispatch = BotocoreStubber.__call__
@@ -305,23 +306,9 @@ def stream_server(aws_resources: tuple[Any, str]) -> Iterator[StreamApi]:
             return dispatch(self, event_name, request, **kwargs)
 
     BotocoreStubber.__call__ = serialized  # type: ignore[method-assign]
-
-    from lambda_src.handlers.chat_stream import app
-
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the stream server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield StreamApi(f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=5)
+    base_url, stop = serve_stream_app()
+    yield StreamApi(base_url)
+    stop()
     BotocoreStubber.__call__ = dispatch  # type: ignore[method-assign]
 
 
