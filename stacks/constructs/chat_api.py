@@ -12,6 +12,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs import chat_api_answers as answers
+from stacks.constructs.chat_api_errors import add_json_error_responses
 from stacks.constructs.log_encryption import LogKey
 from stacks.nag import acknowledge, skip_checkov
 
@@ -27,12 +28,6 @@ SESSION_LIST_PARAMETERS = {
     "method.request.querystring.cursor": False,
 }
 CORS_ALLOW_HEADERS = ("Content-Type", "x-api-key", "Authorization", "Idempotency-Key")
-NO_ROUTE_MESSAGE = "No such route: check the method and the path"
-BAD_REQUEST_BODY_TEMPLATE = (
-    '{"message": $context.error.messageString, "details": "The body must be a JSON object with only '
-    "sessionId (8-128 letters, digits, _ or -) and message (a non-empty string within the length "
-    'limit)."}'
-)
 
 # One JSON line per request; ids, status and timings only, never a body or a key value.
 ACCESS_LOG_FIELDS = {
@@ -137,7 +132,7 @@ class ChatApi(Construct):
         self.execution_logs = log_key.log_group(
             self, "ExecutionLogs", name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE_NAME}"
         )
-        self._json_error_responses()
+        add_json_error_responses(self.api)
         answers.acknowledge_cloudwatch_role(self.api)
 
         self.validator = validator = self.api.add_request_validator(
@@ -242,33 +237,6 @@ class ChatApi(Construct):
         # keys, in any tier, come from scripts/issue_api_key.py.
         self.default_key = self.api.add_api_key("DefaultClientKey", description="First client of the API")
         self.usage_plans[config.default_tier].add_api_key(self.default_key)
-
-    def _json_error_responses(self) -> None:
-        """Answer gateway-level errors as JSON that says what was wrong, never an HTML page."""
-        # Gateway response templates are plain substitution (no VTL), and the validator's detailed
-        # error string quotes the rejected value: state the rules instead of echoing the input.
-        self.api.add_gateway_response(
-            "BadRequestBody",
-            type=apigw.ResponseType.BAD_REQUEST_BODY,
-            status_code="400",
-            templates={"application/json": BAD_REQUEST_BODY_TEMPLATE},
-        )
-        # No IAM authorization here, so this answer only ever means: no such method on this path.
-        self.api.add_gateway_response(
-            "NoSuchRoute",
-            type=apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-            status_code="404",
-            templates={"application/json": json.dumps({"message": NO_ROUTE_MESSAGE})},
-        )
-        for name, response_type in (
-            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX),
-            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX),
-        ):
-            self.api.add_gateway_response(
-                name,
-                type=response_type,
-                templates={"application/json": '{"message": $context.error.messageString}'},
-            )
 
     def _browser_routes(
         self,
