@@ -13,9 +13,10 @@ import pytest
 
 from scripts.fake_llm_server import PROVIDER_ERROR_TEXT
 from scripts.sse_client import StreamEvent
-from tests.unit.conftest import DEFAULT_CLIENT, LLM_API_KEY, ChatEnv, StreamApi, chat
+from tests.unit.conftest import DEFAULT_CLIENT, LLM_API_KEY, ChatEnv, StreamApi, chat, provider_settings
 
 LONG_REPLY = " ".join(f"word{n}" for n in range(40))
+MAX_OUTPUT_TOKENS = 256  # LLM_MAX_OUTPUT_TOKENS of chat_env: every reservation holds at least this
 
 
 def _body(session: str = "stream-session-1", message: str = "Tell me something") -> dict[str, str]:
@@ -154,7 +155,8 @@ def test_a_cut_reply_ends_with_an_incomplete_error_never_done(
     # The part is not stored; the message is, once; the running mark is gone; the tokens spent count.
     assert [i["role"] for i in chat_env.items()] == ["user"]
     assert _running_marks(chat_env) == []
-    assert 0 < _tokens_used(chat_env) < 100_000
+    # Settled to what was spent: less than the reservation, which held the whole output cap.
+    assert 0 < _tokens_used(chat_env) < MAX_OUTPUT_TOKENS
 
 
 def test_a_retry_after_a_cut_answers_the_message_and_stores_it_once(
@@ -197,7 +199,7 @@ def test_a_client_that_hangs_up_stops_the_model_call_and_is_charged_what_was_spe
     _wait_for(lambda: chat_env.fake_llm.requests[-1].stream_end == "client_gone")
     assert time.monotonic() - hung_up < 4
     _wait_for(lambda: not _running_marks(chat_env) and _tokens_used(chat_env) > 0)
-    assert 0 < _tokens_used(chat_env) < 100_000
+    assert 0 < _tokens_used(chat_env) < MAX_OUTPUT_TOKENS  # what was spent, not the reservation
     assert [i["role"] for i in chat_env.items()] == ["user"]
 
 
@@ -286,8 +288,14 @@ def test_no_text_or_secret_reaches_the_logs(
 
 
 def test_a_client_that_hangs_up_before_the_first_token_stops_the_wait_for_it(
-    stream_api: StreamApi, chat_env: ChatEnv
+    stream_api: StreamApi, chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Neither the idle limit nor the provider's own timeout may end the wait: only the hang-up.
+    monkeypatch.setenv("STREAM_IDLE_SECONDS", "10")
+    monkeypatch.setenv(
+        "LLM_PROVIDERS",
+        json.dumps([provider_settings("primary", chat_env.fake_llm.base_url, timeout_seconds=10)]),
+    )
     chat_env.fake_llm.answer(reply=LONG_REPLY, token_delay=5)  # the first word comes after 5 s
     answer = stream_api.post("/chat/stream", _body())
     assert next(answer.events()).name == "start"

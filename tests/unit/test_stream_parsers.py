@@ -25,9 +25,9 @@ SSE_BYTES = (
     b": keep-alive\r\n\r\n"
     b'data: {"a": "caf\xc3\xa9 \xe2\x82\xac"}\r\n\r\n'
     b"event: message\nid: 7\ndata: line one\ndata: line two\n\n"
-    b"data:no-space\r\rdata: [DONE]\n\n"
+    b"data:no-space\r\rdata: crlf one\r\ndata: crlf two\r\n\r\ndata: [DONE]\n\n"
 )
-SSE_EVENTS = ['{"a": "café €"}', "line one\nline two", "no-space", "[DONE]"]
+SSE_EVENTS = ['{"a": "café €"}', "line one\nline two", "no-space", "crlf one\ncrlf two", "[DONE]"]
 
 
 def _feed_in_pieces(data: bytes, cuts: list[int]) -> list[str]:
