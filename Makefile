@@ -28,7 +28,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 CDK := npx --no-install cdk
 
-.PHONY: help install synth test test-runtime scan lint format bench dev smoke ls diff deploy deploy-delivery clean
+.PHONY: help install synth test test-runtime integ scan lint format bench dev smoke ls diff deploy deploy-delivery clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -65,6 +65,12 @@ synth: install ## Synthesize every stage into cdk.out/, failing on any cdk-nag f
 
 test: install ## Run the test suite (infra, unit, browser and the scanner gates' own tests)
 	$(BIN)/python -m pytest
+
+# Against `make dev`'s server (started by the tests, offline), or a deployed stage when STAGE is given on
+# the command line: its outputs and default key are read with the caller's credentials; the key is never
+# printed, and every session the tests open is erased at the end.
+integ: install ## The API contract tests: against make dev's server, or a deployed stage: make integ STAGE=staging
+	$(if $(filter command line,$(origin STAGE)),INTEG_STAGE=$(STAGE) )$(BIN)/python -m pytest tests/contract -p no:cacheprovider --tb=short
 
 ifeq ($(RUNTIME_PYTHON),)
 test-runtime:

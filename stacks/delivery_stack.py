@@ -2,7 +2,9 @@
 OpenID Connect tokens, and one role per stage may be assumed only by a workflow job of this repository
 running in the stage's GitHub environment (the token's ``sub`` claim). The role may do one thing:
 assume the CDK bootstrap roles of this account (``cdk-hnb659fds-*``), which is what `cdk deploy` does;
-what those may do is the bootstrap's business, not an administrator grant here.
+what those may do is the bootstrap's business, not an administrator grant here. After a deploy the same
+job checks the stage (make smoke, make integ): for that it may read the outputs of the stage's service and
+web stacks, and the value of the one API key tagged for it (the stage's default key).
 
 Deployed once per account, with an administrator's credentials: `make deploy-delivery STAGE=...`
 (README, "Delivery"). `make deploy` leaves it alone.
@@ -17,7 +19,13 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import StageConfig
-from stacks.config_delivery import CDK_QUALIFIER, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_URL
+from stacks.config_delivery import (
+    CDK_QUALIFIER,
+    GITHUB_OIDC_AUDIENCE,
+    GITHUB_OIDC_URL,
+    VERIFICATION_KEY_TAG,
+    VERIFIED_STACKS,
+)
 
 TOKEN_HOST = GITHUB_OIDC_URL.removeprefix("https://")
 
@@ -38,6 +46,26 @@ def bootstrap_role_arns(stack: cdk.Stack, config: StageConfig) -> list[str]:
         f"arn:{stack.partition}:iam::{stack.account}:role/cdk-{CDK_QUALIFIER}-{kind}-role-{stack.account}-{region}"
         for region in regions
         for kind in BOOTSTRAP_ROLES
+    ]
+
+
+def verification_statements(stack: cdk.Stack, config: StageConfig) -> list[iam.PolicyStatement]:
+    """The stage's stack outputs (its URL and its default key's id), and that key's value."""
+    region, account = config.region, stack.account
+    stacks = [
+        f"arn:{stack.partition}:cloudformation:{region}:{account}:stack/{config.name}-{name}/*"
+        for name in VERIFIED_STACKS
+    ]
+    tag, value = VERIFICATION_KEY_TAG
+    return [
+        iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=stacks),
+        # GetApiKey is a GET on /apikeys/<id>; the key's id is known only once the service stack exists,
+        # so the grant is limited by the key's tag instead: a client's key stays unreadable.
+        iam.PolicyStatement(
+            actions=["apigateway:GET"],
+            resources=[f"arn:{stack.partition}:apigateway:{region}::/apikeys/*"],
+            conditions={"StringEquals": {f"aws:ResourceTag/{tag}": value}},
+        ),
     ]
 
 
@@ -85,6 +113,13 @@ class DeliveryStack(cdk.Stack):
                     resources=bootstrap_role_arns(self, config),
                 )
             ],
+            roles=[self.deploy_role],
+        )
+        iam.ManagedPolicy(
+            self,
+            "VerifyDeployedStage",
+            description=f"Read what the {config.name} smoke and contract tests need, after a deploy",
+            statements=verification_statements(self, config),
             roles=[self.deploy_role],
         )
         cdk.CfnOutput(

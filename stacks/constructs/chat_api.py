@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.config_delivery import VERIFICATION_KEY_TAG
 from stacks.constructs import chat_api_answers as answers
 from stacks.constructs.chat_api_errors import add_json_error_responses
 from stacks.constructs.log_encryption import LogKey
@@ -236,6 +237,8 @@ class ChatApi(Construct):
         # API Gateway generates the key value at deploy time; it never appears in a template. More
         # keys, in any tier, come from scripts/issue_api_key.py.
         self.default_key = self.api.add_api_key("DefaultClientKey", description="First client of the API")
+        # The deploy job may read this key's value (and no other's) for the smoke and contract tests.
+        cdk.Tags.of(self.default_key).add(*VERIFICATION_KEY_TAG)
         self.usage_plans[config.default_tier].add_api_key(self.default_key)
 
     def _browser_routes(

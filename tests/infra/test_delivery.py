@@ -46,11 +46,50 @@ def test_only_this_repositorys_jobs_in_the_stages_environment_may_assume_the_rol
     assert _role(stage.delivery)["MaxSessionDuration"] == 3600
 
 
+def _managed_policy(template: Template, logical_prefix: str) -> dict[str, Any]:
+    (found,) = [
+        policy
+        for logical_id, policy in template.find_resources("AWS::IAM::ManagedPolicy").items()
+        if logical_id.startswith(logical_prefix)
+    ]
+    return dict(found)
+
+
+def test_the_role_has_two_managed_policies_and_nothing_else(stage: SynthesizedStage) -> None:
+    assert len(stage.delivery.find_resources("AWS::IAM::ManagedPolicy")) == 2
+    assert not stage.delivery.find_resources("AWS::IAM::Policy")
+
+
+def test_after_a_deploy_the_role_may_read_the_stage_outputs_and_only_the_tagged_key(
+    stage: SynthesizedStage,
+) -> None:
+    statements = _managed_policy(stage.delivery, "VerifyDeployedStage")["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    by_action = {s["Action"]: s for s in statements}
+    assert set(by_action) == {"cloudformation:DescribeStacks", "apigateway:GET"}
+    stacks = json.dumps(by_action["cloudformation:DescribeStacks"]["Resource"])
+    name = stage.config.name
+    assert f":stack/{name}-ChatbotService/*" in stacks
+    assert f":stack/{name}-ChatbotWeb/*" in stacks
+    assert f"cloudformation:{stage.config.region}:" in stacks
+    keys = by_action["apigateway:GET"]
+    assert json.dumps(keys["Resource"]).endswith(f':apigateway:{stage.config.region}::/apikeys/*"')
+    assert keys["Condition"] == {"StringEquals": {"aws:ResourceTag/chatbot-verification": "true"}}
+    # ... and that tag is on the stage's default key alone.
+    tagged = [
+        logical_id
+        for logical_id, key in stage.service.find_resources("AWS::ApiGateway::ApiKey").items()
+        if {"Key": "chatbot-verification", "Value": "true"} in key["Properties"].get("Tags", [])
+    ]
+    assert len(tagged) == 1
+    assert "DefaultClientKey" in tagged[0]
+
+
 def test_the_role_may_only_assume_the_cdk_bootstrap_roles(stage: SynthesizedStage) -> None:
     role = _role(stage.delivery)
     assert "Policies" not in role  # nothing inline
-    policies = stage.delivery.find_resources("AWS::IAM::ManagedPolicy")
-    (policy,) = policies.values()
+    policy = _managed_policy(stage.delivery, "AssumeBootstrapRoles")
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]

@@ -89,6 +89,7 @@ def test_a_stage_deploys_one_at_a_time_as_its_environment_and_is_never_cancelled
     runs = [step.get("run", "") for step in job["steps"]]
     assert any(r.startswith('make deploy STAGE="$STAGE" APPROVAL=never') for r in runs)
     assert any(r.startswith('make smoke STAGE="$STAGE"') for r in runs)
+    assert runs.index('make integ STAGE="$STAGE"') > runs.index('make smoke STAGE="$STAGE"')
     credentials = next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
     assert credentials["with"]["role-to-assume"] == "${{ secrets.DEPLOY_ROLE_ARN }}"
     assert "aws-access-key-id" not in credentials["with"]  # OpenID Connect only
