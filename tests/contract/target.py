@@ -120,6 +120,6 @@ def from_environment() -> Target | None:
         return Target(site.rstrip("/") + "/api", ApiKey(key), f"stage {stage}", stage)
     base = os.environ.get("INTEG_BASE_URL", "").strip()
     if base:
-        key = ApiKey(os.environ.get("INTEG_API_KEY", ""))
-        return Target(base.rstrip("/") + "/api", key, "base URL", None)
+        given = ApiKey(os.environ.get("INTEG_API_KEY", ""))
+        return Target(base.rstrip("/") + "/api", given, "base URL", None)
     return None

@@ -126,6 +126,7 @@ def test_pull_requests_run_what_ci_runs() -> None:
     )
     assert runs == ci_run
     assert workflow["jobs"]["checks"]["env"]["REQUIRE_RUNTIME_PYTHON"] == "1"
+    assert workflow["jobs"]["checks"]["env"]["AUDIT_REQUIRE_COMPLETE"] == "1"
 
 
 def test_dependabot_watches_python_npm_and_the_actions() -> None:
