@@ -25,6 +25,7 @@ from stacks.constructs.safe_deployment import SafeDeployment
 from stacks.constructs.stream_routes import add_stream_routes
 from stacks.constructs.user_pool_waf import UserPoolWaf
 from stacks.nag import HIPAA, NIST, acknowledge, acknowledge_rules
+from stacks.release import Release, current_release
 from stacks.runtime_access import RuntimeAccess
 from stacks.runtime_environment import chat_environment, metrics_namespace
 
@@ -173,6 +174,7 @@ class ServiceStack(cdk.Stack):
         ]:  # on-call hears too
             alarm.add_alarm_action(operations.alarm_action)
             alarm.add_ok_action(operations.alarm_action)
+        release = current_release()
         dashboard = ChatDashboard(
             self,
             "Dashboard",
@@ -182,6 +184,7 @@ class ServiceStack(cdk.Stack):
             function=chat.function,
             usd_per_1k_input_tokens=config.llm.usd_per_1k_input_tokens,
             usd_per_1k_output_tokens=config.llm.usd_per_1k_output_tokens,
+            release=release,
             alarms=[
                 unhealthy,
                 *alarms.all,
@@ -192,10 +195,11 @@ class ServiceStack(cdk.Stack):
         dashboard.add_stream_widgets([p.name for p in config.llm.providers])
 
         dashboard.add_queue_widgets(jobs.widget())
-        self._outputs(api, operations)
+        self._outputs(api, operations, release)
 
-    def _outputs(self, api: ChatApi, operations: Operations) -> None:
+    def _outputs(self, api: ChatApi, operations: Operations, release: Release) -> None:
         cdk.CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL of the chat API stage")
+        cdk.CfnOutput(self, "Release", value=release.label, description="The release and commit deployed")
         cdk.CfnOutput(
             self,
             "DefaultApiKeyId",

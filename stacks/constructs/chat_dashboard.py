@@ -9,6 +9,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from stacks.release import Release
+
 FIVE_MINUTES = cdk.Duration.minutes(5)
 WIDE, HALF, THIRD = 24, 12, 8
 
@@ -26,6 +28,7 @@ class ChatDashboard(Construct):
         usd_per_1k_input_tokens: float,
         usd_per_1k_output_tokens: float,
         alarms: list[cloudwatch.IAlarm],
+        release: Release,
     ) -> None:
         super().__init__(scope, construct_id)
         self._namespace = metrics_namespace
@@ -43,6 +46,16 @@ class ChatDashboard(Construct):
         tokens_in, tokens_out = app("InputTokens"), app("OutputTokens")
         hits, misses = app("CacheHit"), app("CacheMiss")
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=cdk.Duration.hours(6))
+        # What is deployed: the release (also in /health and each function's description) and its commit.
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=(
+                    f"**Chatbot {stage_name}**: release **{release.version}**, commit `{release.commit}`"
+                ),
+                width=WIDE,
+                height=1,
+            )
+        )
         self.dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(
                 title=f"Chatbot {stage_name}: alarms", alarms=alarms, width=WIDE, height=3

@@ -72,7 +72,9 @@ class ChatFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description=description,
+            # The release, not the commit: a description that changed with every commit would publish a
+            # new version, and start a canary deployment, on every deploy (stacks/release.py).
+            description=f"{description}, release {__version__}",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler,

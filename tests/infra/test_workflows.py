@@ -103,6 +103,11 @@ def test_main_goes_to_dev_then_staging_and_a_tag_to_prod() -> None:
     assert jobs["dev"]["if"] == "github.ref_type == 'branch'"
     assert jobs["staging"]["needs"] == "dev"
     assert jobs["prod"]["if"] == "github.ref_type == 'tag'"
+    assert jobs["prod"]["needs"] == "release-check"
+    check = jobs.pop("release-check")
+    assert check["if"] == "github.ref_type == 'tag'"
+    assert check["steps"][0]["with"]["fetch-depth"] == 0
+    assert check["steps"][-1]["run"].startswith('python3 -m scripts.check_release "$GITHUB_REF_NAME"')
     for job in jobs.values():
         assert job["uses"] == "./.github/workflows/deploy-stage.yml"
 
