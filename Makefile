@@ -73,7 +73,7 @@ synth: install ## Synthesize every stage into cdk.out/, failing on any cdk-nag f
 	$(BIN)/python scripts/synth_summary.py cdk.out
 
 test: install ## Run the test suite (infra, unit, browser and the scanner gates' own tests)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # Against `make dev`'s server (started by the tests, offline), or a deployed stage when STAGE is given on
 # the command line: its outputs and default key are read with the caller's credentials; the key is never
@@ -87,7 +87,7 @@ test-runtime:
 	@if [ -n "$${REQUIRE_RUNTIME_PYTHON:-}" ]; then echo "REQUIRE_RUNTIME_PYTHON is set (CI): failing."; exit 1; fi
 else
 test-runtime: $(RUNTIME_VENV)/.installed ## The handler tests again on the Python closest to Lambda's 3.14 (3.14 or 3.13, where present)
-	$(RUNTIME_VENV)/bin/python -m pytest tests/unit
+	$(RUNTIME_VENV)/bin/python -m pytest -n auto tests/unit
 endif
 
 scan: install ## cfn-lint, checkov and five cdk-nag packs over every template; fails on any unanswered finding
