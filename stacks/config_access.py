@@ -38,6 +38,10 @@ class EdgeConfig:
     # single API Gateway method throttle for everyone, which one caller must not be able to use up.
     health_rate_limit_per_ip_per_5_minutes: int = 60
     block_anonymous_ips: bool = False  # VPNs, Tor, hosting providers: on where abuse outweighs reach
+    # With block_anonymous_ips, whether addresses of hosting and cloud providers are refused too. Off by
+    # default (the rule only counts): API clients are programs, and programs run on hosting providers,
+    # GitHub's runners that smoke- and contract-test each deploy included.
+    block_hosting_providers: bool = False
     # 16 KiB: CloudFront's web ACL inspects at most this much of a body by default; bigger bodies match.
     max_chat_body_bytes: int = 16 * 1024
     geo_allow_list: tuple[str, ...] = ()  # ISO country codes; empty allows every country

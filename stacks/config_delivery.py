@@ -11,9 +11,10 @@ GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
 # The CDK bootstrap qualifier this project deploys with (cdk.json sets no other).
 CDK_QUALIFIER = "hnb659fds"
-# The tag on the API keys a deploy job may read, to run the smoke and contract tests after a deploy
-# (make smoke, make integ): the stage's default key only, never a client's key.
-VERIFICATION_KEY_TAG = ("chatbot-verification", "true")
+# The tag on the API key a deploy job may read, to run the smoke and contract tests after a deploy
+# (make smoke, make integ): the stage's verification key, tagged with the stage's name, so that a role of
+# one stage cannot read another stage's key in the same account, and never a client's key.
+VERIFICATION_KEY_TAG = "chatbot-verification"
 # The stacks whose outputs those tests read (scripts/smoke.py stage_endpoint).
 VERIFIED_STACKS = ("ChatbotService", "ChatbotWeb")
 

@@ -137,11 +137,25 @@ class UsageTier:
     session_requests_per_day: int
 
 
+# The stage's own key for the checks after each deploy (make smoke, make integ): a usage plan and token
+# allowance of its own, so that they never spend a client's quota. A deploy's checks take about 15 turns
+# and 100 requests.
+VERIFICATION_TIER = UsageTier(
+    name="verification",
+    throttle=Throttle(rate_limit=5, burst_limit=10),
+    requests_per_day=2_000,
+    daily_tokens=100_000,
+    session_requests_per_day=50,
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class StageConfig:
     name: str
     account: str
     region: str
+    # The tier of the stage's verification key (VERIFICATION_TIER); not one a client key can be issued in.
+    verification_tier: UsageTier = VERIFICATION_TIER
     # Chat Lambda
     lambda_memory_mb: int
     lambda_timeout_seconds: int
@@ -215,6 +229,8 @@ class StageConfig:
             raise ValueError(f"{self.name}: default_tier must name one of tiers")
         if len({t.name for t in self.tiers}) != len(self.tiers):
             raise ValueError(f"{self.name}: tier names must be unique")
+        if self.verification_tier.name in {t.name for t in self.tiers}:
+            raise ValueError(f"{self.name}: the verification tier's name must not be a client tier's")
         fastest = max(t.throttle.rate_limit for t in self.tiers)
         for what, limit in (
             ("per-key", self.edge.rate_limit_per_api_key_per_5_minutes),

@@ -4,7 +4,7 @@ running in the stage's GitHub environment (the token's ``sub`` claim). The role 
 assume the CDK bootstrap roles of this account (``cdk-hnb659fds-*``), which is what `cdk deploy` does;
 what those may do is the bootstrap's business, not an administrator grant here. After a deploy the same
 job checks the stage (make smoke, make integ): for that it may read the outputs of the stage's service and
-web stacks, and the value of the one API key tagged for it (the stage's default key).
+web stacks, and the value of the one API key tagged for it (the stage's verification key).
 
 Deployed once per account, with an administrator's credentials: `make deploy-delivery STAGE=...`
 (README, "Delivery"). `make deploy` leaves it alone.
@@ -62,7 +62,6 @@ def verification_resources(partition: str, account: str, config: StageConfig) ->
 def verification_statements(stack: cdk.Stack, config: StageConfig) -> list[iam.PolicyStatement]:
     """The stage's stack outputs (its URL and its default key's id), and that key's value."""
     stacks, keys = verification_resources(stack.partition, stack.account, config)
-    tag, value = VERIFICATION_KEY_TAG
     return [
         iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=stacks),
         # GetApiKey is a GET on /apikeys/<id>; the key's id is known only once the service stack exists,
@@ -70,7 +69,7 @@ def verification_statements(stack: cdk.Stack, config: StageConfig) -> list[iam.P
         iam.PolicyStatement(
             actions=["apigateway:GET"],
             resources=[keys],
-            conditions={"StringEquals": {f"aws:ResourceTag/{tag}": value}},
+            conditions={"StringEquals": {f"aws:ResourceTag/{VERIFICATION_KEY_TAG}": config.name}},
         ),
     ]
 
@@ -90,8 +89,8 @@ def acknowledge_verification_wildcards(
     acknowledge(
         policy,
         f"AwsSolutions-IAM5[Resource::{keys}]",
-        "GET on API keys only where the key carries the verification tag (aws:ResourceTag condition), "
-        "which only the stage's default key has; the key's id is made at deploy time, after this role.",
+        "GET on API keys only where the key carries this stage's verification tag (aws:ResourceTag "
+        "condition), which only the stage's verification key has; its id is made at deploy time.",
     )
 
 

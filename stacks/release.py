@@ -34,20 +34,19 @@ class Release:
 
 
 def current_commit(root: Path = REPO_ROOT) -> str:
-    """GITHUB_SHA in a workflow, else the checkout's HEAD."""
-    sha = os.environ.get("GITHUB_SHA", "").strip()
-    if not sha:
-        try:
-            sha = subprocess.run(
-                ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH, read-only
-                cwd=root,
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=True,
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            sha = ""
+    """The checkout's HEAD (what is being deployed: a rollback checks out an older ref than the commit that
+    started the workflow), else GITHUB_SHA, else "unknown"."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH, read-only
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = os.environ.get("GITHUB_SHA", "").strip()
     return sha[:12] if re.fullmatch(r"[0-9a-f]{12,40}", sha) else "unknown"
 
 

@@ -55,7 +55,7 @@ def chat_environment(
                     "daily_tokens": t.daily_tokens,
                     "session_requests": t.session_requests_per_day,
                 }
-                for t in config.tiers
+                for t in (*config.tiers, config.verification_tier)
             ]
         ),
         "DEFAULT_TIER": config.default_tier,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -113,6 +114,10 @@ class ServiceStack(cdk.Stack):
         self.stream_methods = add_stream_routes(
             api, handler=streaming.alias, timeout_seconds=config.stream.function_timeout_seconds
         )
+        # The verification key answers on its own tier (it has no client profile in the table).
+        tier_by_client = json.dumps({api.verification_key.key_id: config.verification_tier.name})
+        for function in (chat.function, worker.function, streaming.function):
+            function.add_environment("TIER_BY_CLIENT", tier_by_client)
         # Added by CloudFront to every /api/* request; the regional WAF refuses requests without it.
         self.origin_verify = secretsmanager.Secret(
             self,
@@ -205,6 +210,12 @@ class ServiceStack(cdk.Stack):
             "DefaultApiKeyId",
             value=api.default_key.key_id,
             description="aws apigateway get-api-key --include-value --api-key <id> prints the key",
+        )
+        cdk.CfnOutput(
+            self,
+            "VerificationApiKeyId",
+            value=api.verification_key.key_id,
+            description="the key make smoke and make integ use, on the verification tier",
         )
         cdk.CfnOutput(self, "AlarmTopicArn", value=operations.topic.topic_arn)
         cdk.CfnOutput(self, "JobsQueueUrl", value=self.jobs.queue.queue_url)

@@ -37,9 +37,10 @@ class Dependencies:
     store: SessionStore
     llm: ChatModel
 
-    def tier(self, name: str | None) -> Tier:
-        """The client's tier by the name in its profile; the stage's default tier without one."""
-        tier = self.settings.tier(name)
+    def tier(self, name: str | None, owner: str | None = None) -> Tier:
+        """The client's tier by the name in its profile; by the stack's TIER_BY_CLIENT, or the stage's
+        default tier, without one."""
+        tier = self.settings.tier(name, owner)
         return Tier(name=tier.name, daily_tokens=tier.daily_tokens, session_requests=tier.session_requests)
 
     def turn_context(
@@ -54,7 +55,7 @@ class Dependencies:
             history_turns=settings.history_turns,
             llm_timeout_seconds=settings.llm_timeout_seconds,
             max_output_tokens=settings.llm_max_output_tokens,
-            tiers=self.tier,
+            tiers=lambda name: self.tier(name, owner),
             requires=requires,
         )
 

@@ -52,6 +52,8 @@ class Settings(BaseModel):
     cache_shared: bool = False
     quota_tiers: Json[list[TierSettings]] = Field(min_length=1)
     default_tier: str = Field(min_length=1)
+    # Keys whose tier is set by the stack rather than a profile (the stage's verification key).
+    tier_by_client: Json[dict[str, str]] = Field(default_factory=dict)
     idempotency_ttl_seconds: int = Field(default=3600, gt=0)
     cors_allowed_origins: Json[list[str]] = Field(default_factory=list)
     jobs_queue_url: str = ""
@@ -76,11 +78,15 @@ class Settings(BaseModel):
                 raise ValueError("an openai provider needs a base_url")
         if self.default_tier not in {t.name for t in self.quota_tiers}:
             raise ValueError("DEFAULT_TIER must name one of QUOTA_TIERS")
+        if not set(self.tier_by_client.values()) <= {t.name for t in self.quota_tiers}:
+            raise ValueError("TIER_BY_CLIENT must name tiers of QUOTA_TIERS")
         return self
 
-    def tier(self, name: str | None) -> TierSettings:
+    def tier(self, name: str | None, owner: str | None = None) -> TierSettings:
+        """By the client's profile, else by TIER_BY_CLIENT, else the stage's default tier."""
         by_name = {t.name: t for t in self.quota_tiers}
-        return by_name.get(name or "", by_name[self.default_tier])
+        chosen = name or self.tier_by_client.get(owner or "", "")
+        return by_name.get(chosen, by_name[self.default_tier])
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:

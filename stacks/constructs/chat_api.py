@@ -232,14 +232,21 @@ class ChatApi(Construct):
                 quota=apigw.QuotaSettings(limit=tier.requests_per_day, period=apigw.Period.DAY),
                 api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.stage)],
             )
-            for tier in config.tiers
+            for tier in (*config.tiers, config.verification_tier)
         }
         # API Gateway generates the key value at deploy time; it never appears in a template. More
         # keys, in any tier, come from scripts/issue_api_key.py.
         self.default_key = self.api.add_api_key("DefaultClientKey", description="First client of the API")
-        # The deploy job may read this key's value (and no other's) for the smoke and contract tests.
-        cdk.Tags.of(self.default_key).add(*VERIFICATION_KEY_TAG)
         self.usage_plans[config.default_tier].add_api_key(self.default_key)
+        # The stage's own key for the checks after each deploy, on a plan and tier of its own; the deploy
+        # job may read its value (and no other key's) by its tag.
+        # Bound to the API through its usage plan only (no stage keys): the functions' environment names
+        # it, and a key bound to the stage would depend on the deployment, which depends on them.
+        self.verification_key = apigw.ApiKey(
+            self, "VerificationKey", description=f"Smoke and contract tests of the {config.name} stage"
+        )
+        cdk.Tags.of(self.verification_key).add(VERIFICATION_KEY_TAG, config.name)
+        self.usage_plans[config.verification_tier.name].add_api_key(self.verification_key)
 
     def _browser_routes(
         self,

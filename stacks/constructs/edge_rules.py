@@ -23,6 +23,8 @@ EDGE_MANAGED_RULE_GROUPS = (
     "AWSManagedRulesSQLiRuleSet",
 )
 ANONYMOUS_IP_RULE_GROUP = "AWSManagedRulesAnonymousIpList"
+# Its rule for addresses of hosting and cloud providers: counted unless edge.block_hosting_providers.
+HOSTING_PROVIDER_RULE = "HostingProviderIPList"
 API_KEY_HEADER = "x-api-key"
 # Routes API Gateway answers only with a valid key (POST /chat, /chat/jobs..., /conversations/...).
 KEY_ROUTE_PREFIXES = ("/api/chat", "/api/conversations")
@@ -45,7 +47,16 @@ def _too_many(
 
 def edge_rules(edge: EdgeConfig) -> list[wafv2.CfnWebACL.RuleProperty]:
     groups = [*EDGE_MANAGED_RULE_GROUPS, *([ANONYMOUS_IP_RULE_GROUP] if edge.block_anonymous_ips else [])]
-    rules = [waf_rules.managed_rule(name, n) for n, name in enumerate(groups)]
+    rules = [
+        waf_rules.managed_rule(
+            name,
+            n,
+            also_counted=(HOSTING_PROVIDER_RULE,)
+            if name == ANONYMOUS_IP_RULE_GROUP and not edge.block_hosting_providers
+            else (),
+        )
+        for n, name in enumerate(groups)
+    ]
     keyed_call = waf_rules.all_of(
         waf_rules.has_header(API_KEY_HEADER),
         waf_rules.any_of(*(waf_rules.path_starts_with(prefix) for prefix in KEY_ROUTE_PREFIXES)),

@@ -52,12 +52,15 @@ def visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
-def managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+def managed_rule(
+    name: str, priority: int, *, also_counted: tuple[str, ...] = ()
+) -> wafv2.CfnWebACL.RuleProperty:
+    """An AWS managed rule group; the rules of COUNTED_BODY_RULES, and ``also_counted``, only count."""
     overrides = [
         wafv2.CfnWebACL.RuleActionOverrideProperty(
             name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
         )
-        for rule in COUNTED_BODY_RULES.get(name, ())
+        for rule in (*COUNTED_BODY_RULES.get(name, ()), *also_counted)
     ]
     return wafv2.CfnWebACL.RuleProperty(
         name=name,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from stacks.config import STAGES
 from tests.contract.target import ApiKey, Target, from_environment, new_session_id
 from tests.dev_process import dev_server
 
@@ -20,7 +21,7 @@ def target() -> Iterator[Target]:
         return
     key = secrets.token_urlsafe(24)
     with dev_server("--api-key", key) as base:
-        yield Target(base + "/api", ApiKey(key), "dev server", "local")
+        yield Target(base + "/api", ApiKey(key), "dev server", "local", STAGES["dev"])
 
 
 @pytest.fixture

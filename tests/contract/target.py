@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scripts.sse_client import StreamAnswer, post_stream
+from stacks.config import STAGES, StageConfig
 
 TIMEOUT_SECONDS = 30
 
@@ -61,6 +62,7 @@ class Target:
     key: ApiKey = field(repr=False)
     where: str  # "dev server" or "stage <name>" or "base URL"
     stage: str | None  # what /health names: "local" for the dev server, None when not known
+    config: StageConfig = field(repr=False)  # the limits it runs with (the dev server: the dev stage's)
 
     @property
     def local(self) -> bool:
@@ -110,16 +112,17 @@ def new_session_id() -> str:
 
 
 def from_environment() -> Target | None:
-    """INTEG_STAGE (with the caller's credentials and AWS_REGION), or INTEG_BASE_URL with INTEG_API_KEY;
-    None: start the dev server."""
+    """INTEG_STAGE (with the caller's credentials and AWS_REGION), or INTEG_BASE_URL with INTEG_API_KEY
+    (and INTEG_CONFIG, the stage whose limits it runs with; dev by default); None: start the dev server."""
     stage = os.environ.get("INTEG_STAGE", "").strip()
     if stage:
         from scripts.smoke import stage_endpoint
 
         site, key = stage_endpoint(stage, os.environ.get("AWS_REGION") or None)
-        return Target(site.rstrip("/") + "/api", ApiKey(key), f"stage {stage}", stage)
+        return Target(site.rstrip("/") + "/api", ApiKey(key), f"stage {stage}", stage, STAGES[stage])
     base = os.environ.get("INTEG_BASE_URL", "").strip()
     if base:
         given = ApiKey(os.environ.get("INTEG_API_KEY", ""))
-        return Target(base.rstrip("/") + "/api", given, "base URL", None)
+        config = STAGES[os.environ.get("INTEG_CONFIG", "dev")]
+        return Target(base.rstrip("/") + "/api", given, "base URL", None, config)
     return None

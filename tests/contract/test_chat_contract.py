@@ -58,10 +58,11 @@ def test_a_bad_body_is_400_with_a_message_that_does_not_echo_it(target: Target, 
 def test_a_message_over_the_limit_is_400_and_a_body_over_the_edge_limit_is_413(
     target: Target, session: str
 ) -> None:
-    too_long = target.chat(session, "x" * 1001)
+    too_long = target.chat(session, "x" * (target.config.max_message_chars + 1))
     assert too_long.status == 400
     too_long.message()
-    too_big = target.call("POST", "/chat", {"sessionId": session, "message": "y" * 20_000})
+    over_the_edge = target.config.edge.max_chat_body_bytes + 1
+    too_big = target.call("POST", "/chat", {"sessionId": session, "message": "y" * over_the_edge})
     assert too_big.status == 413
     too_big.message()
 

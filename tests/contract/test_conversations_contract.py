@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.contract.target import Target, new_session_id
+from tests.contract.target import Target
 
 
 def test_the_transcript_holds_the_turn_oldest_first(target: Target, session: str) -> None:
@@ -37,8 +37,7 @@ def test_a_bad_list_limit_is_400(target: Target) -> None:
     assert target.call("GET", "/conversations?limit=0").status == 400
 
 
-def test_erasure_leaves_nothing_to_read_and_the_id_can_be_used_again(target: Target) -> None:
-    session = new_session_id()
+def test_erasure_leaves_nothing_to_read_and_the_id_can_be_used_again(target: Target, session: str) -> None:
     assert target.chat(session, "Contract test: erase me.").status == 200
     assert target.call("DELETE", f"/conversations/{session}").status == 204
     after = target.call("GET", f"/conversations/{session}")
@@ -50,5 +49,4 @@ def test_erasure_leaves_nothing_to_read_and_the_id_can_be_used_again(target: Tar
     assert [m["role"] for m in target.call("GET", f"/conversations/{session}").body["messages"]] == [
         "user",
         "assistant",
-    ]
-    assert target.call("DELETE", f"/conversations/{session}").status == 204
+    ]  # the fixture erases this second conversation

@@ -28,7 +28,7 @@ def test_a_streamed_turn_is_start_then_deltas_then_one_done(target: Target, sess
 
 
 def test_a_refusal_before_the_first_byte_is_json(target: Target, session: str) -> None:
-    too_long = target.stream(session, "x" * 1001)
+    too_long = target.stream(session, "x" * (target.config.max_message_chars + 1))
     assert too_long.status == 400
     assert too_long.headers["content-type"].startswith("application/json")
     assert too_long.json()["message"]

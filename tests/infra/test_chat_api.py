@@ -10,7 +10,13 @@ from aws_cdk.assertions import Match
 from scripts import dev_gateway
 from stacks.constructs.chat_api import STAGE_NAME
 from stacks.constructs.regional_waf import MANAGED_RULE_GROUPS
-from tests.infra.conftest import SynthesizedStage, only_resource
+from tests.infra.conftest import (
+    CHAT_HANDLER,
+    WORKER_HANDLER,
+    SynthesizedStage,
+    function_with_handler,
+    only_resource,
+)
 
 
 def _resource_id(stage: SynthesizedStage, path: str) -> str:
@@ -164,8 +170,9 @@ def test_each_tier_has_a_usage_plan_bound_to_the_stage_with_its_throttle_and_quo
         plan["Properties"]["Description"].split(" tier")[0]: plan["Properties"]
         for plan in stage.service.find_resources("AWS::ApiGateway::UsagePlan").values()
     }
-    assert set(plans) == {tier.name for tier in stage.config.tiers}
-    for tier in stage.config.tiers:
+    tiers = (*stage.config.tiers, stage.config.verification_tier)
+    assert set(plans) == {tier.name for tier in tiers}
+    for tier in tiers:
         props = plans[tier.name]
         assert props["ApiStages"][0]["Stage"] == {"Ref": stage_id}
         assert props["Throttle"] == {
@@ -175,11 +182,31 @@ def test_each_tier_has_a_usage_plan_bound_to_the_stage_with_its_throttle_and_quo
         assert props["Quota"] == {"Limit": tier.requests_per_day, "Period": "DAY"}
 
 
-def test_the_first_api_key_is_on_the_default_tier(stage: SynthesizedStage) -> None:
-    (plan_key,) = stage.service.find_resources("AWS::ApiGateway::UsagePlanKey").values()
-    plan_id = plan_key["Properties"]["UsagePlanId"]["Ref"]
-    plan = stage.service.to_json()["Resources"][plan_id]
-    assert plan["Properties"]["Description"].startswith(f"{stage.config.default_tier} tier")
+def test_the_first_key_is_on_the_default_tier_and_the_verification_key_on_its_own(
+    stage: SynthesizedStage,
+) -> None:
+    resources = stage.service.to_json()["Resources"]
+    tier_of_key = {
+        plan_key["Properties"]["KeyId"]["Ref"]: resources[plan_key["Properties"]["UsagePlanId"]["Ref"]][
+            "Properties"
+        ]["Description"].split(" tier")[0]
+        for plan_key in stage.service.find_resources("AWS::ApiGateway::UsagePlanKey").values()
+    }
+    by_name = {
+        next(name for name in ("DefaultClientKey", "VerificationKey") if name in key_id): tier
+        for key_id, tier in tier_of_key.items()
+    }
+    assert by_name == {"DefaultClientKey": stage.config.default_tier, "VerificationKey": "verification"}
+    (verification_key,) = [k for k in tier_of_key if "VerificationKey" in k]
+    # Every function that answers turns knows that key's tier (it has no profile in the table) ...
+    for handler in (CHAT_HANDLER, WORKER_HANDLER, "lambda_src/run.sh"):
+        variables = function_with_handler(stage.service, handler)[1]["Properties"]["Environment"]["Variables"]
+        mapping = json.dumps(variables["TIER_BY_CLIENT"])
+        assert verification_key in mapping
+        assert '\\"verification\\"' in mapping or '"verification"' in mapping
+        tiers = {t["name"]: t for t in json.loads(variables["QUOTA_TIERS"])}
+        # ... and its allowances, which no client tier shares.
+        assert tiers["verification"]["daily_tokens"] == stage.config.verification_tier.daily_tokens
 
 
 def test_tier_plans_are_stack_outputs_for_the_key_script(stage: SynthesizedStage) -> None:
@@ -188,9 +215,10 @@ def test_tier_plans_are_stack_outputs_for_the_key_script(stage: SynthesizedStage
         assert f"UsagePlan{tier.name.capitalize()}" in outputs
 
 
-def test_api_key_value_is_generated_by_api_gateway(stage: SynthesizedStage) -> None:
-    _, key = only_resource(stage.service, "AWS::ApiGateway::ApiKey")
-    assert "Value" not in key["Properties"]
+def test_api_key_values_are_generated_by_api_gateway(stage: SynthesizedStage) -> None:
+    keys = stage.service.find_resources("AWS::ApiGateway::ApiKey").values()
+    assert len(keys) == 2
+    assert all("Value" not in key["Properties"] for key in keys)
 
 
 def test_stage_throttles_logs_without_bodies_and_traces(stage: SynthesizedStage) -> None:

@@ -75,15 +75,16 @@ def test_after_a_deploy_the_role_may_read_the_stage_outputs_and_only_the_tagged_
     assert f"cloudformation:{stage.config.region}:" in stacks
     keys = by_action["apigateway:GET"]
     assert json.dumps(keys["Resource"]).endswith(f':apigateway:{stage.config.region}::/apikeys/*"')
-    assert keys["Condition"] == {"StringEquals": {"aws:ResourceTag/chatbot-verification": "true"}}
+    # The stage's own name: a role of one stage cannot read another stage's key in the same account.
+    assert keys["Condition"] == {"StringEquals": {"aws:ResourceTag/chatbot-verification": name}}
     # ... and that tag is on the stage's default key alone.
     tagged = [
         logical_id
         for logical_id, key in stage.service.find_resources("AWS::ApiGateway::ApiKey").items()
-        if {"Key": "chatbot-verification", "Value": "true"} in key["Properties"].get("Tags", [])
+        if {"Key": "chatbot-verification", "Value": name} in key["Properties"].get("Tags", [])
     ]
     assert len(tagged) == 1
-    assert "DefaultClientKey" in tagged[0]
+    assert "VerificationKey" in tagged[0]
 
 
 def test_the_role_may_only_assume_the_cdk_bootstrap_roles(stage: SynthesizedStage) -> None:

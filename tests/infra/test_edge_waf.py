@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from stacks.config import STAGES
-from stacks.constructs.edge_rules import EDGE_MANAGED_RULE_GROUPS
+from stacks.config import STAGES, EdgeConfig
+from stacks.constructs.edge_rules import EDGE_MANAGED_RULE_GROUPS, edge_rules
 from tests.infra.conftest import SynthesizedStage, only_resource
 
 RATE_RULES = ("RateLimitPerIp", "RateLimitPerIpWithApiKey", "RateLimitPerApiKey", "RateLimitHealthPerIp")
@@ -135,6 +135,35 @@ def test_the_edge_runs_the_managed_rule_groups_and_anonymous_ips_per_config(stag
         {"AWSManagedRulesAnonymousIpList"} if stage.config.edge.block_anonymous_ips else set()
     )
     assert managed == expected
+
+
+def _anonymous_ip_overrides(edge: EdgeConfig) -> list[str]:
+    # jsii's property types are unions with IResolvable; these are plain structs.
+    rules: list[Any] = edge_rules(edge)
+    (group,) = [
+        rule.statement.managed_rule_group_statement
+        for rule in rules
+        if rule.name == "AWSManagedRulesAnonymousIpList"
+    ]
+    return [o.name for o in group.rule_action_overrides or [] if o.action_to_use.count is not None]
+
+
+def test_hosting_providers_only_count_unless_config_blocks_them(
+    synthesized: dict[str, SynthesizedStage],
+) -> None:
+    """Programs with API keys, and the runners that test each deploy, run on hosting providers: blocking
+    anonymous IPs (VPNs, Tor) leaves them in unless config says otherwise."""
+    prod = synthesized["prod"].config.edge
+    assert prod.block_anonymous_ips
+    assert _anonymous_ip_overrides(prod) == ["HostingProviderIPList"]
+    (deployed,) = [
+        r["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
+        for name, r in _rules(synthesized["prod"]).items()
+        if name == "AWSManagedRulesAnonymousIpList"
+    ]
+    assert deployed == [{"Name": "HostingProviderIPList", "ActionToUse": {"Count": {}}}]
+    strict = dataclasses.replace(prod, block_hosting_providers=True)
+    assert _anonymous_ip_overrides(strict) == []
 
 
 def test_waf_answers_are_json_and_samples_are_off(stage: SynthesizedStage) -> None:

@@ -5,13 +5,15 @@ only when it names that release, the changelog has it, and the commit is on main
 from __future__ import annotations
 
 import json
-import re
+import subprocess
 import tomllib
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lambda_src import __version__
-from scripts.check_release import CHANGELOG, changelog_sections, problems
+from scripts.check_release import CHANGELOG, changelog_sections, deployed_to, problems
 from stacks.release import current_commit
 from tests.infra.conftest import REPO_ROOT, SynthesizedStage
 
@@ -47,12 +49,15 @@ def test_the_dashboard_and_an_output_show_the_release_and_the_commit(stage: Synt
     assert next(iter(output.values()))["Value"] == f"{__version__} (commit {commit})"
 
 
-def test_the_commit_is_the_workflows_or_the_checkouts(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert re.fullmatch(r"[0-9a-f]{12}|unknown", current_commit())
-    monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
-    assert current_commit() == "0123456789ab"
+def test_the_commit_is_the_checkouts_head_even_in_a_workflow_started_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)  # noqa: S607
+    monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")  # e.g. a rollback's main
+    assert current_commit() == head.stdout.strip()[:12]
+    assert current_commit(tmp_path) == "0123456789ab"  # not a checkout: the workflow's commit
     monkeypatch.setenv("GITHUB_SHA", "not-a-sha")
-    assert current_commit() == "unknown"
+    assert current_commit(tmp_path) == "unknown"
 
 
 CHANGES = "# Changelog\n\n## [Unreleased]\n\n## [1.2.0] - 2026-11-20\n\n## [1.1.0] - 2026-10-01\n"
@@ -75,3 +80,22 @@ def test_a_tag_goes_to_prod_only_as_the_release_it_names(
     assert len(found) == len(complaints)
     for line, complaint in zip(found, complaints, strict=True):
         assert complaint in line
+
+
+def test_a_tag_goes_to_prod_only_once_that_commit_went_through_staging() -> None:
+    assert problems("v1.2.0", "1.2.0", CHANGES, True, deployed=False) == [
+        "the tagged commit has no successful deployment to staging: deploy it there first"
+    ]
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    records: dict[str, Any] = {
+        f"/repos/acme/chatbot/deployments?sha={sha}&environment=staging&per_page=100": [{"id": 7}, {"id": 9}],
+        "/repos/acme/chatbot/deployments/7/statuses?per_page=100": [{"state": "failure"}],
+        "/repos/acme/chatbot/deployments/9/statuses?per_page=100": [{"state": "in_progress"}],
+    }
+    assert not deployed_to("staging", sha, "acme/chatbot", records.__getitem__)
+    records["/repos/acme/chatbot/deployments/9/statuses?per_page=100"].insert(0, {"state": "success"})
+    assert deployed_to("staging", sha, "acme/chatbot", records.__getitem__)
+    nothing: dict[str, Any] = {
+        f"/repos/acme/chatbot/deployments?sha={sha}&environment=staging&per_page=100": []
+    }
+    assert not deployed_to("staging", sha, "acme/chatbot", nothing.__getitem__)

@@ -64,3 +64,29 @@ def test_a_client_without_a_known_tier_gets_the_default() -> None:
     settings = Settings.from_environ(COMPLETE)
     assert settings.tier(None).name == "free"
     assert settings.tier("unknown").name == "free"
+
+
+TIERS_WITH_VERIFICATION = json.dumps(
+    [
+        {"name": "free", "daily_tokens": 1000, "session_requests": 10},
+        {"name": "verification", "daily_tokens": 100_000, "session_requests": 50},
+    ]
+)
+
+
+def test_the_verification_key_gets_its_tier_from_the_stack_and_a_profile_still_wins() -> None:
+    settings = Settings.from_environ(
+        {
+            **COMPLETE,
+            "QUOTA_TIERS": TIERS_WITH_VERIFICATION,
+            "TIER_BY_CLIENT": json.dumps({"key-verify": "verification"}),
+        }
+    )
+    assert settings.tier(None, "key-verify").daily_tokens == 100_000
+    assert settings.tier(None, "key-client").name == "free"  # any other key: the default
+    assert settings.tier("free", "key-verify").name == "free"  # a profile says otherwise
+
+
+def test_a_tier_by_client_that_names_no_tier_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="TIER_BY_CLIENT"):
+        Settings.from_environ({**COMPLETE, "TIER_BY_CLIENT": json.dumps({"key-verify": "verification"})})
