@@ -76,7 +76,7 @@ test: install ## Run the test suite (infra, unit, browser and the scanner gates'
 	$(BIN)/python -m pytest -n auto
 
 # Against `make dev`'s server (started by the tests, offline), or a deployed stage when STAGE is given on
-# the command line: its outputs and default key are read with the caller's credentials; the key is never
+# the command line: its outputs and verification key are read with the caller's credentials; the key is never
 # printed, and every session the tests open is erased at the end.
 integ: install ## The API contract tests: against make dev's server, or a deployed stage: make integ STAGE=staging
 	$(if $(filter command line,$(origin STAGE)),INTEG_STAGE=$(STAGE) )$(BIN)/python -m pytest tests/contract -p no:cacheprovider --tb=short

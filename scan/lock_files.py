@@ -33,11 +33,16 @@ def normalize(name: str) -> str:
 
 
 def lock_entries(text: str) -> list[LockEntry]:
+    """Every requirement of the lock; one this cannot read (a URL, an editable, ===) is an error, never a
+    package left out of the audit."""
     entries: list[LockEntry] = []
-    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+    for block in re.split(r"\n(?=[^\s#])", text):
+        if not block.strip() or block.lstrip().startswith("#"):
+            continue
         found = ENTRY.match(block)
-        if found:
-            entries.append(LockEntry(normalize(found[1]), found[2], tuple(HASH.findall(block))))
+        if not found:
+            raise ValueError(f"a lock entry the audit cannot read: {block.splitlines()[0][:80]!r}")
+        entries.append(LockEntry(normalize(found[1]), found[2], tuple(HASH.findall(block))))
     return entries
 
 

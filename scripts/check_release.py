@@ -5,7 +5,8 @@ the staging environment's deployments.
 
     python -m scripts.check_release v0.2.0 [--main-ref origin/main] [--deployed-to staging]
 
---deployed-to reads GITHUB_REPOSITORY, GITHUB_TOKEN (deployments: read) and GITHUB_API_URL.
+--deployed-to reads GITHUB_REPOSITORY, GITHUB_TOKEN (deployments: read, actions: read) and
+GITHUB_API_URL.
 
 Exits 0 when all hold, 1 with the reasons otherwise.
 """
@@ -62,13 +63,28 @@ def github_get(path: str) -> Any:
         return json.loads(response.read())
 
 
+RUN_URL = re.compile(r"/actions/runs/(\d+)")
+
+
 def deployed_to(environment: str, sha: str, repository: str, get: Callable[[str], Any] = github_get) -> bool:
-    """Whether a deployment of exactly ``sha`` to ``environment`` ended in success."""
+    """Whether deploy.yml, run for a push of exactly ``sha``, deployed it to ``environment`` successfully.
+    GitHub records an environment's deployment under the sha of the run that started the workflow: a
+    rollback run, started from main, records main's head while it deploys an older ref, so only a push
+    run of deploy.yml counts."""
     deployments = get(f"/repos/{repository}/deployments?sha={sha}&environment={environment}&per_page=100")
     for deployment in deployments:
         statuses = get(f"/repos/{repository}/deployments/{deployment['id']}/statuses?per_page=100")
-        if any(status.get("state") == "success" for status in statuses):
-            return True
+        for status in statuses:
+            run = RUN_URL.search(str(status.get("log_url") or status.get("target_url") or ""))
+            if status.get("state") != "success" or run is None:
+                continue
+            details = get(f"/repos/{repository}/actions/runs/{run[1]}")
+            if (
+                details.get("event") == "push"
+                and details.get("head_sha") == sha
+                and str(details.get("path", "")).endswith(".github/workflows/deploy.yml")
+            ):
+                return True
     return False
 
 

@@ -231,7 +231,7 @@ class StageConfig:
             raise ValueError(f"{self.name}: tier names must be unique")
         if self.verification_tier.name in {t.name for t in self.tiers}:
             raise ValueError(f"{self.name}: the verification tier's name must not be a client tier's")
-        fastest = max(t.throttle.rate_limit for t in self.tiers)
+        fastest = max(t.throttle.rate_limit for t in (*self.tiers, self.verification_tier))
         for what, limit in (
             ("per-key", self.edge.rate_limit_per_api_key_per_5_minutes),
             ("per-IP limit of keyed requests", self.edge.rate_limit_per_ip_with_api_key_per_5_minutes),

@@ -60,7 +60,7 @@ def verification_resources(partition: str, account: str, config: StageConfig) ->
 
 
 def verification_statements(stack: cdk.Stack, config: StageConfig) -> list[iam.PolicyStatement]:
-    """The stage's stack outputs (its URL and its default key's id), and that key's value."""
+    """The stage's stack outputs (its URL and its verification key's id), and that key's value."""
     stacks, keys = verification_resources(stack.partition, stack.account, config)
     return [
         iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=stacks),

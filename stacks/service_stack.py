@@ -200,9 +200,9 @@ class ServiceStack(cdk.Stack):
         dashboard.add_stream_widgets([p.name for p in config.llm.providers])
 
         dashboard.add_queue_widgets(jobs.widget())
-        self._outputs(api, operations, release)
+        self._outputs(config, api, operations, release)
 
-    def _outputs(self, api: ChatApi, operations: Operations, release: Release) -> None:
+    def _outputs(self, config: StageConfig, api: ChatApi, operations: Operations, release: Release) -> None:
         cdk.CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL of the chat API stage")
         cdk.CfnOutput(self, "Release", value=release.label, description="The release and commit deployed")
         cdk.CfnOutput(
@@ -220,10 +220,12 @@ class ServiceStack(cdk.Stack):
         cdk.CfnOutput(self, "AlarmTopicArn", value=operations.topic.topic_arn)
         cdk.CfnOutput(self, "JobsQueueUrl", value=self.jobs.queue.queue_url)
         cdk.CfnOutput(self, "JobsDeadLetterQueueUrl", value=self.jobs.dlq.queue_url)
-        for tier, plan in api.usage_plans.items():
+        # The client tiers only: scripts/issue_api_key.py finds a tier's plan here, and must not find the
+        # verification tier's (its plan and allowances are the deploy checks').
+        for tier in config.tiers:
             cdk.CfnOutput(
                 self,
-                f"UsagePlan{tier.capitalize()}",
-                value=plan.usage_plan_id,
-                description=f"usage plan of the {tier} tier (scripts/issue_api_key.py)",
+                f"UsagePlan{tier.name.capitalize()}",
+                value=api.usage_plans[tier.name].usage_plan_id,
+                description=f"usage plan of the {tier.name} tier (scripts/issue_api_key.py)",
             )

@@ -1,5 +1,5 @@
 """What the contract tests run against: `make dev`'s server (started here, with the built-in fake LLM), or
-a deployed stage (its SiteUrl output and its default API key, read with the caller's credentials), or any
+a deployed stage (its SiteUrl output and its verification key, read with the caller's credentials), or any
 base URL and key given in the environment.
 
 The key is held so that it cannot be printed: its repr is masked, it is sent only as a header, and no

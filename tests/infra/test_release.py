@@ -49,15 +49,29 @@ def test_the_dashboard_and_an_output_show_the_release_and_the_commit(stage: Synt
     assert next(iter(output.values()))["Value"] == f"{__version__} (commit {commit})"
 
 
+def _git(*args: str, cwd: Path) -> str:
+    command = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()  # noqa: S603
+
+
 def test_the_commit_is_the_checkouts_head_even_in_a_workflow_started_elsewhere(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)  # noqa: S607
+    # Git must not find a repository above tmp_path, nor take one from the environment (hooks set GIT_DIR).
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    for name in ("GIT_DIR", "GIT_WORK_TREE"):
+        monkeypatch.delenv(name, raising=False)
+    checkout, elsewhere = tmp_path / "checkout", tmp_path / "not-a-checkout"
+    checkout.mkdir()
+    elsewhere.mkdir()
+    _git("init", "-q", cwd=checkout)
+    _git("commit", "-q", "--allow-empty", "-m", "a release", cwd=checkout)
+    head = _git("rev-parse", "HEAD", cwd=checkout)
     monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")  # e.g. a rollback's main
-    assert current_commit() == head.stdout.strip()[:12]
-    assert current_commit(tmp_path) == "0123456789ab"  # not a checkout: the workflow's commit
+    assert current_commit(checkout) == head[:12]
+    assert current_commit(elsewhere) == "0123456789ab"  # not a checkout: the workflow's commit
     monkeypatch.setenv("GITHUB_SHA", "not-a-sha")
-    assert current_commit(tmp_path) == "unknown"
+    assert current_commit(elsewhere) == "unknown"
 
 
 CHANGES = "# Changelog\n\n## [Unreleased]\n\n## [1.2.0] - 2026-11-20\n\n## [1.1.0] - 2026-10-01\n"
@@ -82,20 +96,34 @@ def test_a_tag_goes_to_prod_only_as_the_release_it_names(
         assert complaint in line
 
 
-def test_a_tag_goes_to_prod_only_once_that_commit_went_through_staging() -> None:
+def test_a_tag_goes_to_prod_only_once_a_push_of_that_commit_went_through_staging() -> None:
     assert problems("v1.2.0", "1.2.0", CHANGES, True, deployed=False) == [
         "the tagged commit has no successful deployment to staging: deploy it there first"
     ]
-    sha = "0123456789abcdef0123456789abcdef01234567"
+    sha, repo = "0123456789abcdef0123456789abcdef01234567", "/repos/acme/chatbot"
+    log = "https://github.com/acme/chatbot/actions/runs/{}/job/5"
+    push = {"event": "push", "head_sha": sha, "path": ".github/workflows/deploy.yml"}
+    statuses_7, statuses_9 = (
+        f"{repo}/deployments/7/statuses?per_page=100",
+        f"{repo}/deployments/9/statuses?per_page=100",
+    )
     records: dict[str, Any] = {
-        f"/repos/acme/chatbot/deployments?sha={sha}&environment=staging&per_page=100": [{"id": 7}, {"id": 9}],
-        "/repos/acme/chatbot/deployments/7/statuses?per_page=100": [{"state": "failure"}],
-        "/repos/acme/chatbot/deployments/9/statuses?per_page=100": [{"state": "in_progress"}],
+        f"{repo}/deployments?sha={sha}&environment=staging&per_page=100": [{"id": 7}, {"id": 9}],
+        statuses_7: [{"state": "failure", "log_url": log.format(70)}],
+        statuses_9: [{"state": "in_progress", "log_url": log.format(90)}],
+        f"{repo}/actions/runs/70": push,
+        f"{repo}/actions/runs/90": push,
+        # A rollback run started from main records main's sha while it deploys an older ref.
+        f"{repo}/actions/runs/80": {
+            **push,
+            "event": "workflow_dispatch",
+            "path": ".github/workflows/rollback.yml",
+        },
     }
     assert not deployed_to("staging", sha, "acme/chatbot", records.__getitem__)
-    records["/repos/acme/chatbot/deployments/9/statuses?per_page=100"].insert(0, {"state": "success"})
+    records[statuses_7].insert(0, {"state": "success", "log_url": log.format(80)})
+    assert not deployed_to("staging", sha, "acme/chatbot", records.__getitem__)
+    records[statuses_9].insert(0, {"state": "success", "log_url": log.format(90)})
     assert deployed_to("staging", sha, "acme/chatbot", records.__getitem__)
-    nothing: dict[str, Any] = {
-        f"/repos/acme/chatbot/deployments?sha={sha}&environment=staging&per_page=100": []
-    }
+    nothing: dict[str, Any] = {f"{repo}/deployments?sha={sha}&environment=staging&per_page=100": []}
     assert not deployed_to("staging", sha, "acme/chatbot", nothing.__getitem__)

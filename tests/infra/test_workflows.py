@@ -66,10 +66,11 @@ def test_every_action_is_pinned_by_commit_and_permissions_are_least(name: str) -
     assert workflow["permissions"] == {"contents": "read"} or name == "deploy-stage.yml"
     for job in workflow["jobs"].values():
         granted = job.get("permissions", workflow["permissions"])
-        # id-token only to deploy; deployments (read) only to check a release went through staging.
-        assert set(granted) <= {"contents", "id-token", "deployments"}
+        # id-token only to deploy; deployments and actions (read) only to check that a release went
+        # through staging.
+        assert set(granted) <= {"contents", "id-token", "deployments", "actions"}
         assert granted["contents"] == "read"
-        assert granted.get("deployments", "read") == "read"
+        assert granted.get("deployments", "read") == granted.get("actions", "read") == "read"
 
 
 def test_only_deploying_jobs_may_ask_for_an_aws_token() -> None:
@@ -91,8 +92,7 @@ def test_a_stage_deploys_one_at_a_time_as_its_environment_and_is_never_cancelled
     runs = [step.get("run", "") for step in job["steps"]]
     assert any(r.startswith('make deploy STAGE="$STAGE" APPROVAL=never') for r in runs)
     assert any(r.startswith('make smoke STAGE="$STAGE"') for r in runs)
-    (integ,) = [i for i, r in enumerate(runs) if 'make integ STAGE="$STAGE"' in r]
-    assert integ > runs.index('make smoke STAGE="$STAGE"')
+    assert runs.index('make integ STAGE="$STAGE"') > runs.index('make smoke STAGE="$STAGE"')
     credentials = next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
     assert credentials["with"]["role-to-assume"] == "${{ secrets.DEPLOY_ROLE_ARN }}"
     assert "aws-access-key-id" not in credentials["with"]  # OpenID Connect only
@@ -112,7 +112,7 @@ def test_main_goes_to_dev_then_staging_and_a_tag_to_prod() -> None:
     assert check["steps"][0]["with"]["fetch-depth"] == 0
     assert check["steps"][-1]["run"].startswith('python3 -m scripts.check_release "$GITHUB_REF_NAME"')
     assert check["steps"][-1]["run"].endswith("--deployed-to staging")
-    assert check["permissions"] == {"contents": "read", "deployments": "read"}
+    assert check["permissions"] == {"contents": "read", "deployments": "read", "actions": "read"}
     for job in jobs.values():
         assert job["uses"] == "./.github/workflows/deploy-stage.yml"
 

@@ -185,3 +185,8 @@ def test_an_exception_without_a_reason_or_a_near_expiry_date_is_refused(
 def test_the_projects_exceptions_all_load() -> None:
     for entry in load_exceptions(EXCEPTIONS_FILE, today=dt.date.today()):
         assert entry.expires >= dt.date.today(), f"{entry.id} has expired: fix it or renew it with a reason"
+
+
+def test_a_lock_entry_the_audit_cannot_read_stops_it_rather_than_being_left_out() -> None:
+    with pytest.raises(ValueError, match="cannot read"):
+        lock_entries(f"# header\nfoo @ https://example.com/foo-1.0.whl \\\n{HASH}\n")
