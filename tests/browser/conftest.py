@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from scripts.fake_llm_server import FakeLlm
 from tests.dev_process import REPO_ROOT, dev_server
@@ -70,32 +70,40 @@ def chromium() -> str:
 CONSOLE_ERRORS: list[str] = []
 
 
-def _browse(chromium: str, base: str) -> Iterator[Page]:
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Browser]:
+    """One Chromium for the session (starting one takes about a second); each test gets a context of its
+    own, with its own storage, as a fresh profile would."""
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1000, "height": 760})
-        page = context.new_page()
-        CONSOLE_ERRORS.clear()
+        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
-        def record(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                CONSOLE_ERRORS.append(message.text)
 
-        page.on("console", record)
-        page.goto(base)
-        yield page
-        browser.close()
+def _browse(browser: Browser, base: str) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1000, "height": 760})
+    page = context.new_page()
+    CONSOLE_ERRORS.clear()
+
+    def record(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            CONSOLE_ERRORS.append(message.text)
+
+    page.on("console", record)
+    page.goto(base)
+    yield page
+    context.close()
 
 
 @pytest.fixture
-def page(chromium: str, server: str) -> Iterator[Page]:
-    yield from _browse(chromium, server)
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    yield from _browse(browser, server)
 
 
 @pytest.fixture
-def page_with_sign_in(chromium: str, server_with_sign_in: str) -> Iterator[Page]:
-    yield from _browse(chromium, server_with_sign_in)
+def page_with_sign_in(browser: Browser, server_with_sign_in: str) -> Iterator[Page]:
+    yield from _browse(browser, server_with_sign_in)
 
 
 def send(page: Page, text: str) -> None:

@@ -27,7 +27,19 @@ def _findings(scope: IConstruct) -> set[tuple[str, str]]:
     }
 
 
+# By id(scope), holding the scope so that its id is never reused by another.
+_ACKNOWLEDGEMENTS: dict[int, tuple[IConstruct, list[tuple[IConstruct, str, str]]]] = {}
+
+
 def _acknowledgements(scope: IConstruct) -> list[tuple[IConstruct, str, str]]:
+    """Every acknowledgement under ``scope``; walking the tree through jsii takes most of a second, so a
+    session's stages are walked once."""
+    if id(scope) not in _ACKNOWLEDGEMENTS:
+        _ACKNOWLEDGEMENTS[id(scope)] = (scope, _walk_acknowledgements(scope))
+    return _ACKNOWLEDGEMENTS[id(scope)][1]
+
+
+def _walk_acknowledgements(scope: IConstruct) -> list[tuple[IConstruct, str, str]]:
     found = []
     for construct in scope.node.find_all():
         for entry in construct.node.metadata:
