@@ -1,5 +1,6 @@
 """One typed, frozen configuration per stage: the values. The types and their rules are in
-stacks/config_model.py and, for the edge and sign-up, stacks/config_access.py.
+stacks/config_model.py and, by concern, stacks/config_llm.py (providers), config_tiers.py (throttles
+and client tiers), config_access.py (edge and sign-up), config_stream.py and config_delivery.py.
 
 Only ``app.py`` reads context and environment; it resolves the target environment with
 ``resolve_environment`` and passes a ``StageConfig`` down as keyword-only props.
@@ -15,15 +16,9 @@ from aws_cdk import aws_apigateway as apigw
 
 from stacks.config_access import PLACEHOLDER_HOSTED_ZONE_ID, CustomDomain, EdgeConfig, SignUp
 from stacks.config_delivery import PLACEHOLDER_REPOSITORY, DeliveryConfig
-from stacks.config_model import (
-    PLACEHOLDER_ACCOUNTS,
-    AlarmThresholds,
-    LlmConfig,
-    ProviderConfig,
-    StageConfig,
-    Throttle,
-    UsageTier,
-)
+from stacks.config_llm import LlmConfig, ProviderConfig
+from stacks.config_model import PLACEHOLDER_ACCOUNTS, AlarmThresholds, StageConfig
+from stacks.config_tiers import Throttle, UsageTier
 
 __all__ = [
     "PLACEHOLDER_ACCOUNTS",

@@ -14,7 +14,9 @@ from aws_cdk import aws_logs as logs
 
 from stacks.config_access import PLACEHOLDER_EMAIL_DOMAIN, PLACEHOLDER_HOSTED_ZONE_ID, EdgeConfig, SignUp
 from stacks.config_delivery import PLACEHOLDER_REPOSITORY, DeliveryConfig
+from stacks.config_llm import LlmConfig
 from stacks.config_stream import StreamConfig
+from stacks.config_tiers import VERIFICATION_TIER, Throttle, UsageTier
 
 # Account ids that exist only so that synth works offline. A stage whose account is one of these
 # takes the account from `-c account=...` or CDK_DEFAULT_ACCOUNT when either is given.
@@ -41,66 +43,6 @@ _RETENTION_BY_DAYS = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class Throttle:
-    rate_limit: float  # steady-state requests per second
-    burst_limit: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProviderConfig:
-    """One model at one provider. ``openai``: any OpenAI-compatible chat-completions API, keyed by the
-    stage's LLM secret. ``bedrock``: Amazon Bedrock's Converse API in the stage's region, by IAM."""
-
-    name: str  # a label for metrics and for the key in the secret, e.g. "openai"
-    kind: Literal["openai", "bedrock"]
-    model: str
-    base_url: str | None = None
-    timeout_seconds: float = 12.0  # one attempt; the whole answer has LlmConfig.timeout_seconds
-
-    def __post_init__(self) -> None:
-        if (self.kind == "openai") != (self.base_url is not None):
-            raise ValueError(f"provider {self.name}: base_url is required for openai and unused for bedrock")
-
-
-@dataclass(frozen=True, kw_only=True)
-class LlmConfig:
-    """Providers in fallback order, and how hard to try each before moving to the next."""
-
-    providers: tuple[ProviderConfig, ...]
-    max_output_tokens: int
-    timeout_seconds: float  # for the whole answer: every attempt and fallback
-    system_prompt: str = "You are a helpful assistant. Answer concisely."
-    max_attempts: int = 3  # per provider, within the deadline
-    retry_base_delay_seconds: float = 0.25  # full-jitter backoff: uniform in [0, base * 2^n], n = retry
-    breaker_failure_threshold: int = 5
-    breaker_cooldown_seconds: int = 30
-    degraded_reply: str = "The assistant is unavailable right now. Please try again in a little while."
-    cache_ttl_seconds: int = 86_400  # first-turn answer cache; 0 turns it off
-    # Shared, a cache hit tells a client that someone asked the same first question recently (and
-    # saves more tokens); per client, it only ever replays the client's own questions.
-    cache_shared_across_clients: bool = False
-    # Prices of the first provider's model, for the dashboard's cost estimate (USD per 1,000 tokens).
-    usd_per_1k_input_tokens: float = 0.00015
-    usd_per_1k_output_tokens: float = 0.0006
-
-    def __post_init__(self) -> None:
-        if not self.providers:
-            raise ValueError("at least one LLM provider is required")
-        for provider in self.providers:
-            # One hanging attempt must leave time to retry or fail over.
-            if provider.timeout_seconds > self.timeout_seconds * 0.75:
-                raise ValueError(
-                    f"provider {provider.name}: timeout_seconds must be at most 75 % of llm.timeout_seconds"
-                )
-        if len({p.name for p in self.providers}) != len(self.providers):
-            raise ValueError("provider names must be unique")
-
-    @property
-    def needs_secret(self) -> bool:
-        return any(p.kind == "openai" for p in self.providers)
-
-
-@dataclass(frozen=True, kw_only=True)
 class JobsConfig:
     """POST /chat/jobs: the queue, its worker and when a message gives up (dead-letter queue)."""
 
@@ -123,30 +65,6 @@ class AlarmThresholds:
     waf_blocked_per_5_minutes: int = 50
     max_tokens_per_hour: int = 500_000
     max_job_age_seconds: int = 600
-
-
-@dataclass(frozen=True, kw_only=True)
-class UsageTier:
-    """One tier of clients: an API Gateway usage plan (throttle, requests per day) and the token and
-    per-session allowances the chat handler enforces. Keys are issued per tier (scripts/issue_api_key.py)."""
-
-    name: str
-    throttle: Throttle
-    requests_per_day: int
-    daily_tokens: int
-    session_requests_per_day: int
-
-
-# The stage's own key for the checks after each deploy (make smoke, make integ): a usage plan and token
-# allowance of its own, so that they never spend a client's quota. A deploy's checks take about 15 turns
-# and 100 requests.
-VERIFICATION_TIER = UsageTier(
-    name="verification",
-    throttle=Throttle(rate_limit=5, burst_limit=10),
-    requests_per_day=2_000,
-    daily_tokens=100_000,
-    session_requests_per_day=50,
-)
 
 
 @dataclass(frozen=True, kw_only=True)
