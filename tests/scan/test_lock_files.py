@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from scan.lock_files import ENTRY, lock_entries, normalize
 from tests.infra.conftest import REPO_ROOT
 
 LOCKS = {
@@ -15,18 +16,14 @@ LOCKS = {
     "requirements-scan.lock": ["requirements-scan.txt"],
     "requirements-runtime.lock": ["lambda_src/requirements.txt", "requirements-test.txt"],
 }
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", re.M)
-
-
-def _name(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _pins(path: Path, seen: set[Path] | None = None) -> dict[str, str]:
     """What a requirements file pins, following its -r includes."""
     seen = seen or set()
     seen.add(path)
-    pins = {_name(name): version for name, version in PIN.findall(path.read_text())}
+    lines = path.read_text().splitlines()
+    pins = {normalize(found[1]): found[2] for found in map(ENTRY.match, lines) if found}
     for include in re.findall(r"^-r\s+(\S+)", path.read_text(), re.M):
         target = (path.parent / include).resolve()
         if target not in seen:
@@ -36,8 +33,8 @@ def _pins(path: Path, seen: set[Path] | None = None) -> dict[str, str]:
 
 @pytest.mark.parametrize("lock", sorted(LOCKS))
 def test_the_lock_pins_what_the_requirements_pin_and_hashes_every_package(lock: str) -> None:
-    text = (REPO_ROOT / lock).read_text()
-    locked = {_name(name): version for name, version in PIN.findall(text)}
+    entries = lock_entries((REPO_ROOT / lock).read_text())
+    locked = {e.name: e.version for e in entries}
     wanted: dict[str, str] = {}
     for source in LOCKS[lock]:
         wanted.update(_pins(REPO_ROOT / source))
@@ -45,8 +42,7 @@ def test_the_lock_pins_what_the_requirements_pin_and_hashes_every_package(lock: 
         name: (version, locked.get(name)) for name, version in wanted.items() if locked.get(name) != version
     }
     assert drift == {}, f"{lock} is out of step with its requirements (pinned, locked): run make lock"
-    entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
-    unhashed = [entry.split()[0] for entry in entries if entry.strip() and "--hash=sha256:" not in entry]
+    unhashed = [e.name for e in entries if not e.hashes]
     assert unhashed == []
 
 

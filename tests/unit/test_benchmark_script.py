@@ -9,14 +9,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_benchmark_runs_and_prints_its_figures() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.measure_cold_start", "--runs", "1", "--turns", "5"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
+def _run(module: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", module, *arguments], capture_output=True, text=True, cwd=REPO_ROOT, check=False
     )
+
+
+def test_the_benchmark_runs_and_prints_its_figures() -> None:
+    result = _run("scripts.measure_cold_start", "--runs", "1", "--turns", "5")
     assert result.returncode == 0, result.stderr
     assert "import boto3" in result.stdout
     assert "per-turn handler overhead" in result.stdout
@@ -26,23 +26,7 @@ def test_the_benchmark_runs_and_prints_its_figures() -> None:
 
 
 def test_the_streaming_benchmark_runs_and_prints_its_figures() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scripts.measure_streaming",
-            "--turns",
-            "3",
-            "--words",
-            "4",
-            "--token-ms",
-            "5",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
-    )
+    result = _run("scripts.measure_streaming", "--turns", "3", "--words", "4", "--token-ms", "5")
     assert result.returncode == 0, result.stderr
     assert "time to first token the stack adds over the provider's own: p50" in result.stdout
     assert "overhead per token" in result.stdout
