@@ -8,7 +8,7 @@ import json
 import pytest
 
 from scripts.check_deployable import main
-from stacks.config import PLACEHOLDER_ACCOUNTS, STAGES, CustomDomain, SignUp, resolve_environment
+from stacks.config import PLACEHOLDER_ACCOUNTS, STAGES, CustomDomain, SignUp, Throttle, resolve_environment
 
 
 def test_the_three_stages_are_configured() -> None:
@@ -101,3 +101,15 @@ def test_the_longest_message_fits_the_edge_body_limit_however_it_is_escaped(name
     body = json.dumps({"sessionId": "s" * 128, "message": "\U0001f600" * config.max_message_chars})
     assert "\\ud83d" in body  # escaped as a surrogate pair: 12 bytes for one character
     assert len(body.encode()) <= config.edge.max_chat_body_bytes
+
+
+def test_the_verification_tier_is_no_client_tier_and_the_edge_admits_its_rate() -> None:
+    dev = STAGES["dev"]
+    clashing = dataclasses.replace(dev.verification_tier, name=dev.default_tier)
+    with pytest.raises(ValueError, match="verification tier"):
+        dataclasses.replace(dev, verification_tier=clashing)
+    faster_than_the_edge = dataclasses.replace(
+        dev.verification_tier, throttle=Throttle(rate_limit=10_000, burst_limit=20_000)
+    )
+    with pytest.raises(ValueError, match="fastest tier"):
+        dataclasses.replace(dev, verification_tier=faster_than_the_edge)

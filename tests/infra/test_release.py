@@ -113,16 +113,22 @@ def test_a_tag_goes_to_prod_only_once_a_push_of_that_commit_went_through_staging
         statuses_9: [{"state": "in_progress", "log_url": log.format(90)}],
         f"{repo}/actions/runs/70": push,
         f"{repo}/actions/runs/90": push,
-        # A rollback run started from main records main's sha while it deploys an older ref.
+        # A rollback run started from main records main's sha while it deploys an older ref ...
         f"{repo}/actions/runs/80": {
             **push,
             "event": "workflow_dispatch",
             "path": ".github/workflows/rollback.yml",
         },
+        # ... and neither a deploy.yml run started by hand, one for another commit, nor another workflow's
+        # push run is deploy.yml's push of this one.
+        f"{repo}/actions/runs/81": {**push, "event": "workflow_dispatch"},
+        f"{repo}/actions/runs/82": {**push, "head_sha": "f" * 40},
+        f"{repo}/actions/runs/83": {**push, "path": ".github/workflows/ci.yml"},
     }
     assert not deployed_to("staging", sha, "acme/chatbot", records.__getitem__)
-    records[statuses_7].insert(0, {"state": "success", "log_url": log.format(80)})
-    assert not deployed_to("staging", sha, "acme/chatbot", records.__getitem__)
+    for run in (80, 81, 82, 83):
+        records[statuses_7].insert(0, {"state": "success", "log_url": log.format(run)})
+        assert not deployed_to("staging", sha, "acme/chatbot", records.__getitem__), run
     records[statuses_9].insert(0, {"state": "success", "log_url": log.format(90)})
     assert deployed_to("staging", sha, "acme/chatbot", records.__getitem__)
     nothing: dict[str, Any] = {f"{repo}/deployments?sha={sha}&environment=staging&per_page=100": []}
