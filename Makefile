@@ -28,7 +28,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 CDK := npx --no-install cdk
 
-.PHONY: help install lock synth test test-runtime integ scan audit lint format bench dev smoke ls diff deploy deploy-delivery clean
+.PHONY: help install lock synth test test-e2e test-runtime integ scan audit lint format bench dev smoke ls diff deploy deploy-delivery clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -72,8 +72,15 @@ synth: install ## Synthesize every stage into cdk.out/, failing on any cdk-nag f
 	$(BIN)/python -m scan.synth_report cdk.out
 	$(BIN)/python scripts/synth_summary.py cdk.out
 
-test: install ## Run the test suite (infra, unit, browser and the scanner gates' own tests)
-	$(BIN)/python -m pytest -n auto
+# Bytecode is cached for the test runs (the environment may say not to): it saves every worker several
+# seconds of compiling and assertion rewriting. The Lambda asset leaves __pycache__ out.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n auto
+
+test: install ## The fast suite: handler, infra and scanner-gate tests, and the dev server in-process
+	$(PYTEST) -m "not e2e"
+
+test-e2e: install ## What starts its own process: the page in Chromium, make dev's server, the benchmarks, checkov
+	$(PYTEST) -m e2e
 
 # Against `make dev`'s server (started by the tests, offline), or a deployed stage when STAGE is given on
 # the command line: its outputs and verification key are read with the caller's credentials; the key is never

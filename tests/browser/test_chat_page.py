@@ -3,9 +3,13 @@ quota message when the session cap is reached, a phone-sized screen, and sign-in
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ARTIFACTS, CONSOLE_ERRORS, SESSION_CAP, answered, send, with_key
+
+# Starts a browser, a server or a tool in a process of its own: make test-e2e runs it.
+pytestmark = pytest.mark.e2e
 
 
 def test_a_message_gets_a_reply_and_the_quota_message_shows_when_the_cap_is_reached(page: Page) -> None:

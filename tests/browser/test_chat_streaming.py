@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from scripts.fake_llm_server import FakeLlm
 from tests.browser.conftest import ARTIFACTS, send, with_key
+
+# Starts a browser, a server or a tool in a process of its own: make test-e2e runs it.
+pytestmark = pytest.mark.e2e
 
 REPLY = "The first words arrive long before the last ones do, one at a time."
 

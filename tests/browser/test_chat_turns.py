@@ -4,10 +4,14 @@ typed, and message length counted as the API counts it."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, Route, expect
 
 from scripts.fake_llm_server import FakeLlm
 from tests.browser.conftest import API_KEY, answered, send, with_key
+
+# Starts a browser, a server or a tool in a process of its own: make test-e2e runs it.
+pytestmark = pytest.mark.e2e
 
 
 def _conversation(page: Page) -> list[str]:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.browser.conftest import API_KEY
 from tests.dev_process import REPO_ROOT
+
+# Starts a browser, a server or a tool in a process of its own: make test-e2e runs it.
+pytestmark = pytest.mark.e2e
 
 
 def _smoke(base: str, key: str) -> subprocess.CompletedProcess[str]:

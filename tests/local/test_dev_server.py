@@ -22,6 +22,9 @@ import pytest
 from scripts.fake_llm_server import FakeLlm
 from tests.dev_process import REPO_ROOT, dev_server
 
+# Starts a browser, a server or a tool in a process of its own: make test-e2e runs it.
+pytestmark = pytest.mark.e2e
+
 API_KEY = "local-test-key"
 MODEL = "model-from-the-command-line"
 

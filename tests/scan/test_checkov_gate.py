@@ -15,6 +15,9 @@ from scan.checkov_gate import scan_templates
 from stacks.nag import skip_checkov
 from tests.infra.conftest import cdk_context
 
+# Starts a browser, a server or a tool in a process of its own: make test-e2e runs it.
+pytestmark = pytest.mark.e2e
+
 
 def _write(tmp_path: Path, name: str, template: dict[str, Any]) -> Path:
     path = tmp_path / name
