@@ -61,6 +61,7 @@ def per_turn_overhead(turns: int) -> list[float]:
         {**LAMBDA_LIKE_ENV, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
     )
     from lambda_src.chat import dependencies as deps_module
+    from lambda_src.chat.controls import ControlsReader
     from lambda_src.chat.history import ConversationHistory
     from lambda_src.chat.models import Message, Usage
     from lambda_src.chat.providers.base import Completion
@@ -120,6 +121,7 @@ def per_turn_overhead(turns: int) -> list[float]:
         history=ConversationHistory(table, clock=time.time),
         store=SessionStore(table, retention_days=7, history_turns=10, clock=time.time),
         llm=Model(),
+        controls=ControlsReader("", fetch=lambda name, max_age: "{}"),  # no parameter: no SSM call
     )
     handler_module.dependencies = lambda: stub  # type: ignore[assignment]
 

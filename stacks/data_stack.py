@@ -12,6 +12,7 @@ from stacks.config import StageConfig
 from stacks.constructs.conversation_store import ConversationStore
 from stacks.constructs.llm_secret import LlmApiKeySecret
 from stacks.constructs.log_encryption import LogKey
+from stacks.constructs.runtime_controls import RuntimeControls
 from stacks.constructs.table_backups import TableBackups
 from stacks.constructs.user_directory import UserDirectory
 
@@ -37,6 +38,7 @@ class DataStack(cdk.Stack):
         self.llm_secret = LlmApiKeySecret(
             self, "LlmApiKey", key=self.key, removal_policy=config.removal_policy
         ).secret
+        self.runtime_controls = RuntimeControls(self, "RuntimeControls", removal_policy=config.removal_policy)
         if config.backup_retention_days:
             TableBackups(
                 self,
@@ -60,6 +62,12 @@ class DataStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "ConversationTableName", value=self.conversations.table.table_name)
         cdk.CfnOutput(self, "LlmSecretArn", value=self.llm_secret.secret_arn)
+        cdk.CfnOutput(
+            self,
+            "RuntimeControlsParameter",
+            value=self.runtime_controls.parameter.parameter_name,
+            description="python -m scripts.controls --stage <stage> show (docs/runbooks/)",
+        )
         if self.users:
             cdk.CfnOutput(
                 self,

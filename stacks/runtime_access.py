@@ -1,5 +1,5 @@
 """What the chat and worker Lambdas may do, granted once for both: the table, the data key (only via the
-services that use it), the LLM secret and the configured Bedrock models."""
+services that use it), the LLM secret, the runtime controls and the configured Bedrock models."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from lambda_src.chat import keys
 from stacks.config import StageConfig
 from stacks.constructs.chat_function import ChatFunction
+from stacks.constructs.runtime_controls import RuntimeControls
 from stacks.nag import acknowledge
 
 # What the handlers do with the table: read a session's state, quotas and cache in one BatchGetItem,
@@ -42,6 +43,7 @@ class RuntimeAccess:
     table: dynamodb.ITableV2
     data_key: kms.IKey
     llm_secret: secretsmanager.ISecret
+    runtime_controls: RuntimeControls
 
     def grant(self, target: ChatFunction, *, streams: bool = False) -> None:
         """``streams``: the function also asks Bedrock for streamed replies (ConverseStream)."""
@@ -80,6 +82,7 @@ class RuntimeAccess:
                 "and the chat-jobs queues' own key (CDK's SQS grants); these services need data-key "
                 "generation and re-encryption.",
             )
+        self.runtime_controls.grant_read(function)
         if self.config.llm.needs_secret:
             function.add_to_role_policy(
                 iam.PolicyStatement(

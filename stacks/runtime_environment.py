@@ -19,7 +19,12 @@ def metrics_namespace(config: StageConfig) -> str:
 
 
 def chat_environment(
-    config: StageConfig, *, table_name: str, secret_arn: str | None, build_id: str
+    config: StageConfig,
+    *,
+    table_name: str,
+    secret_arn: str | None,
+    build_id: str,
+    controls_parameter: str | None = None,
 ) -> dict[str, str]:
     llm = config.llm
     environment = {
@@ -73,6 +78,8 @@ def chat_environment(
         environment["POWERTOOLS_TRACE_DISABLED"] = "true"
     if secret_arn is not None:
         environment["LLM_SECRET_ARN"] = secret_arn
+    if controls_parameter is not None:
+        environment["RUNTIME_CONTROLS_PARAMETER"] = controls_parameter
     return environment
 
 

@@ -22,6 +22,7 @@ from stacks.constructs.job_queue import JobQueue
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
+from stacks.constructs.runtime_controls import RuntimeControls
 from stacks.constructs.safe_deployment import SafeDeployment
 from stacks.constructs.stream_routes import add_stream_routes
 from stacks.constructs.user_pool_waf import UserPoolWaf
@@ -41,6 +42,7 @@ class ServiceStack(cdk.Stack):
         table: dynamodb.ITableV2,
         data_key: kms.IKey,
         llm_secret: secretsmanager.ISecret,
+        runtime_controls: RuntimeControls,
         user_pool: cognito.IUserPool | None = None,
         **kwargs: Any,
     ) -> None:
@@ -53,6 +55,7 @@ class ServiceStack(cdk.Stack):
             table_name=table.table_name,
             secret_arn=llm_secret.secret_arn if config.llm.needs_secret else None,
             build_id=build_id(),
+            controls_parameter=runtime_controls.parameter.parameter_name,
         )
         chat = ChatFunction(
             self,
@@ -70,7 +73,13 @@ class ServiceStack(cdk.Stack):
         acknowledge_rules(
             chat.function, "LambdaDLQ", ("Serverless", NIST, HIPAA), synchronous_only, checkov="CKV_AWS_116"
         )
-        access = RuntimeAccess(config=config, table=table, data_key=data_key, llm_secret=llm_secret)
+        access = RuntimeAccess(
+            config=config,
+            table=table,
+            data_key=data_key,
+            llm_secret=llm_secret,
+            runtime_controls=runtime_controls,
+        )
         access.grant(chat)
 
         worker = ChatFunction(

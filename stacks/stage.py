@@ -32,6 +32,7 @@ class ChatbotStage(cdk.Stage):
             table=self.data.conversations.table,
             data_key=self.data.key,
             llm_secret=self.data.llm_secret,
+            runtime_controls=self.data.runtime_controls,
             user_pool=self.data.users.user_pool if self.data.users else None,
             description=f"Chatbot {config.name}: API, Lambda, WAF and alarms",
         )

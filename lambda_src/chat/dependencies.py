@@ -14,6 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_src.chat.cache import CachePolicy
+from lambda_src.chat.controls import ControlsReader, ControlsUnreadable, RuntimeControls, TurnsPaused
 from lambda_src.chat.history import ConversationHistory
 from lambda_src.chat.providers.base import ChatModel, LlmUnavailable
 from lambda_src.chat.quotas import Tier
@@ -36,17 +37,30 @@ class Dependencies:
     history: ConversationHistory
     store: SessionStore
     llm: ChatModel
+    controls: ControlsReader
 
-    def tier(self, name: str | None, owner: str | None = None) -> Tier:
+    def tier(
+        self, name: str | None, owner: str | None = None, controls: RuntimeControls | None = None
+    ) -> Tier:
         """The client's tier by the name in its profile; by the stack's TIER_BY_CLIENT, or the stage's
-        default tier, without one."""
+        default tier, without one; its daily token budget lowered where the runtime controls say so."""
         tier = self.settings.tier(name, owner)
-        return Tier(name=tier.name, daily_tokens=tier.daily_tokens, session_requests=tier.session_requests)
+        daily_tokens = (controls or RuntimeControls()).daily_tokens(tier.name, tier.daily_tokens)
+        return Tier(name=tier.name, daily_tokens=daily_tokens, session_requests=tier.session_requests)
+
+    def admit_new_turns(self) -> RuntimeControls:
+        """The runtime controls in force; TurnsPaused while the stage's kill switch is on."""
+        controls = self.controls.current()
+        if controls.turns_paused:
+            raise TurnsPaused
+        return controls
 
     def turn_context(
         self, owner: str, turn_id: str, *, requires: dict[str, str] | None = None
     ) -> TurnContext:
-        """A turn of ``owner`` under the stage's settings (chat, stream and worker alike)."""
+        """A turn of ``owner`` under the stage's settings and runtime controls (chat, stream and worker
+        alike); TurnsPaused while the kill switch is on."""
+        controls = self.admit_new_turns()
         settings = self.settings
         return TurnContext(
             owner=owner,
@@ -55,7 +69,7 @@ class Dependencies:
             history_turns=settings.history_turns,
             llm_timeout_seconds=settings.llm_timeout_seconds,
             max_output_tokens=settings.llm_max_output_tokens,
-            tiers=lambda name: self.tier(name, owner),
+            tiers=lambda name: self.tier(name, owner, controls),
             requires=requires,
         )
 
@@ -125,8 +139,22 @@ def _secrets() -> parameters.SecretsProvider:
 
 
 @cache
+def _ssm() -> parameters.SSMProvider:
+    return parameters.SSMProvider(boto_config=AWS_CLIENT_CONFIG)
+
+
+def fetch_parameter(name: str, max_age: int) -> str:
+    """An SSM parameter's value, cached by Powertools for ``max_age`` seconds."""
+    try:
+        return str(_ssm().get(name, max_age=max_age))
+    except (parameters.GetParameterError, ClientError, BotoCoreError):
+        raise ControlsUnreadable from None
+
+
+@cache
 def dependencies() -> Dependencies:
     settings = Settings.from_environ()
+    controls = ControlsReader(settings.runtime_controls_parameter, fetch=fetch_parameter)
     table = _dynamodb().Table(settings.table_name)
     secrets = _secrets()
     providers = [build_provider(settings, p, secrets) for p in settings.llm_providers]
@@ -159,5 +187,7 @@ def dependencies() -> Dependencies:
                 base_delay_seconds=settings.llm_retry_base_delay_seconds,
             ),
             on_event=record_event,
+            disabled=lambda: controls.current().disabled_providers,
         ),
+        controls=controls,
     )

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from lambda_src.chat.controls import TurnsPaused
 from lambda_src.chat.dynamo import StoreUnavailable
 from lambda_src.chat.jobs import QueueUnavailable
 from lambda_src.chat.providers.base import DEFAULT_RETRY_AFTER_SECONDS, LlmError
@@ -29,6 +30,7 @@ UNEXPECTED = "Internal error; quote the request id when reporting it."
 
 # The errors answer_for() knows; anything else is a bug (500).
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
+    TurnsPaused,
     QuotaExceeded,
     LlmError,
     StoreUnavailable,
@@ -75,6 +77,9 @@ def answer_for(error: Exception, *, degraded_reply: str) -> ErrorAnswer:
                 "X-Quota-Session-Requests-Remaining": str(error.remaining.get("session_requests", 0)),
             },
         )
+    if isinstance(error, TurnsPaused):
+        count("TurnsPaused")
+        return ErrorAnswer(503, degraded_reply, {"Retry-After": str(error.retry_after)})
     if isinstance(error, AllProvidersFailed):
         count("DegradedReplies")
         logger.warning("no provider answered", extra={"retry_after": error.retry_after})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar, cast
@@ -32,6 +32,14 @@ T = TypeVar("T")
 
 def _ignore(event: str, **fields: object) -> None:
     return
+
+
+def _none_disabled() -> Collection[str]:
+    return ()
+
+
+# Until a disabled provider is asked again, at the soonest: the runtime controls' cache time and more.
+DISABLED_RETRY_AFTER_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,8 @@ class FailoverChat:
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
     on_event: EventSink = _ignore
+    # Providers an operator turned off (runtime controls): skipped, as an open circuit is.
+    disabled: Callable[[], Collection[str]] = _none_disabled
 
     @property
     def name(self) -> str:
@@ -172,8 +182,13 @@ class FailoverChat:
     ) -> T:
         waits: list[int] = []
         refused: LlmBadResponse | None = None
+        disabled = self.disabled()
         for position, provider in enumerate(self.providers):
             breaker = self.breakers[provider.name]
+            if provider.name in disabled:
+                self.on_event("provider_disabled", provider=provider.name)
+                waits.append(DISABLED_RETRY_AFTER_SECONDS)
+                continue
             if deadline - time.monotonic() < MIN_ATTEMPT_SECONDS:
                 waits.append(DEFAULT_RETRY_AFTER_SECONDS)
                 break  # checked before allow(): a trial that cannot be made must not be claimed

@@ -57,6 +57,8 @@ class Settings(BaseModel):
     idempotency_ttl_seconds: int = Field(default=3600, gt=0)
     cors_allowed_origins: Json[list[str]] = Field(default_factory=list)
     jobs_queue_url: str = ""
+    # The SSM parameter of the stage's runtime controls (lambda_src/chat/controls.py); none without it.
+    runtime_controls_parameter: str = ""
     jobs_max_receive_count: int = Field(default=3, ge=1)
     history_turns: int = Field(ge=0)
     transcript_retention_days: int = Field(gt=0)

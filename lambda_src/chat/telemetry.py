@@ -46,6 +46,7 @@ _EVENT_METRICS = {
     "circuit_open": "CircuitOpenSkips",
     "circuit_opened": "CircuitOpened",
     "fallback_used": "FallbackUsed",
+    "provider_disabled": "DisabledProviderSkips",
 }
 
 

@@ -39,6 +39,7 @@ def enqueue_job() -> Response[Any]:
     owner = client_of(event)
 
     def queue() -> dict[str, Any]:
+        deps.admit_new_turns()  # a job is a new turn: none is queued while the kill switch is on
         job = JobMessage(
             job_id=new_job_id(), owner=owner, session_id=request.sessionId, message=request.message
         )

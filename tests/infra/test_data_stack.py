@@ -15,6 +15,8 @@ PINNED_LOGICAL_IDS = {
     "AWS::KMS::Key": "DataKey17AFBB84",
     "AWS::DynamoDB::GlobalTable": "ConversationsTable05F75AD7",
     "AWS::SecretsManager::Secret": "LlmApiKeySecretB5D3577E",
+    # A replaced parameter would come back empty: an operator's kill switch, undone.
+    "AWS::SSM::Parameter": "RuntimeControlsParameterA0413BA0",
 }
 
 
