@@ -118,6 +118,7 @@ STAGES: Mapping[str, StageConfig] = {
         default_tier="free",
         deployment_strategy="linear",
         monthly_budget_usd=200.0,
+        budget_pauses_turns=True,
         alarm_emails=("chatbot-oncall-staging@example.com",),  # placeholder
     ),
     "prod": StageConfig(
@@ -158,6 +159,7 @@ STAGES: Mapping[str, StageConfig] = {
         alarm_thresholds=AlarmThresholds(max_tokens_per_hour=5_000_000),
         deployment_strategy="canary",
         monthly_budget_usd=2_000.0,
+        budget_pauses_turns=True,
         alarm_emails=("chatbot-oncall@example.com",),  # placeholder
     ),
 }

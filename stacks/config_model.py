@@ -121,6 +121,9 @@ class StageConfig:
     alarm_emails: tuple[str, ...] = field(default_factory=tuple)
     # AWS Budgets: monthly cost of the stage's account, with alerts at 80 % and 100 % (forecast and actual).
     monthly_budget_usd: float = 100.0
+    # At 100 % of that budget actually spent, turn the kill switch on (a function the budget's SNS topic
+    # invokes) and tell on-call; only an operator turns it off again.
+    budget_pauses_turns: bool = False
     alarm_thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     jobs: JobsConfig = field(default_factory=JobsConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)

@@ -155,7 +155,9 @@ class ServiceStack(cdk.Stack):
         if user_pool is not None and config.sign_up.mode == "open":
             UserPoolWaf(self, "UserPoolWaf", user_pool=user_pool, sign_up=config.sign_up, log_key=log_key)
 
-        operations = Operations(self, "Operations", config=config)
+        operations = Operations(
+            self, "Operations", config=config, runtime_controls=runtime_controls, log_key=log_key
+        )
         thresholds = config.alarm_thresholds
         alarms = ChatAlarms(
             self, "Alarms", action=operations.alarm_action, metrics_namespace=metrics_namespace(config)

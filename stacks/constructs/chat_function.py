@@ -8,6 +8,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -55,6 +56,7 @@ class ChatFunction(Construct):
         timeout_seconds: int | None = None,
         reserved_concurrency: int | None = None,
         extra_layers: Sequence[lambda_.ILayerVersion] = (),
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -100,6 +102,7 @@ class ChatFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             environment=dict(environment),
+            dead_letter_queue=dead_letter_queue,
         )
         self.policy = self.role.node.find_child("DefaultPolicy")
         acknowledge(

@@ -1,4 +1,5 @@
-"""An AWS Budgets monthly cost budget for the stage's account, alerting the on-call topic and e-mail."""
+"""An AWS Budgets monthly cost budget for the stage's account, alerting the on-call topic and e-mail;
+the notification of 100 % actually spent may go to a topic of its own instead (the budget action)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from constructs import Construct
 
 # (notification type, percent of the limit): a forecast warns before the money is spent.
 ALERTS = (("FORECASTED", 80), ("FORECASTED", 100), ("ACTUAL", 80), ("ACTUAL", 100))
+LIMIT_REACHED = ("ACTUAL", 100)
 
 
 class CostBudget(Construct):
@@ -22,12 +24,21 @@ class CostBudget(Construct):
         limit_usd: float,
         topic: sns.ITopic,
         emails: tuple[str, ...],
+        limit_reached_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        subscribers = [budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic_arn)]
-        subscribers += [
-            budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=e) for e in emails
-        ]
+
+        # A notification takes one SNS topic (and e-mail addresses): the budget action's topic, where there
+        # is one, gets the 100 % actual notification, and its function tells on-call on their topic.
+        def subscribers(kind: str, percent: int) -> list[budgets.CfnBudget.SubscriberProperty]:
+            target = topic
+            if limit_reached_topic is not None and (kind, percent) == LIMIT_REACHED:
+                target = limit_reached_topic
+            return [
+                budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=target.topic_arn),
+                *(budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=e) for e in emails),
+            ]
+
         self.budget = budgets.CfnBudget(
             self,
             "Monthly",
@@ -44,7 +55,7 @@ class CostBudget(Construct):
                         threshold=percent,
                         threshold_type="PERCENTAGE",
                     ),
-                    subscribers=subscribers,
+                    subscribers=subscribers(kind, percent),
                 )
                 for kind, percent in ALERTS
             ],

@@ -1,4 +1,5 @@
-"""The operations baseline: the encrypted alarm topic (e-mail, undeliverable queue) and the cost budget."""
+"""The operations baseline: the encrypted alarm topic (e-mail, undeliverable queue), the cost budget and,
+where config says so, its action on the kill switch."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.constructs.budget_action import BudgetAction
 from stacks.constructs.cost_budget import CostBudget
+from stacks.constructs.log_encryption import LogKey
+from stacks.constructs.runtime_controls import RuntimeControls
 from stacks.nag import acknowledge
 
 # What a service needs of the topic's key to publish an encrypted message.
@@ -20,7 +24,15 @@ TOPIC_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 
 
 class Operations(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        runtime_controls: RuntimeControls,
+        log_key: LogKey,
+    ) -> None:
         super().__init__(scope, construct_id)
         # A key of its own: CloudWatch must be allowed to encrypt messages to the topic, which the
         # AWS-managed SNS key does not allow.
@@ -68,6 +80,19 @@ class Operations(Construct):
         self._subscribe(config.alarm_emails)
         self.alarm_action = cw_actions.SnsAction(self.topic)
         self._allow_budgets_to_publish()
+        self.budget_action = (
+            BudgetAction(
+                self,
+                "BudgetAction",
+                config=config,
+                key=self.key,
+                alarm_topic=self.topic,
+                runtime_controls=runtime_controls,
+                log_key=log_key,
+            )
+            if config.budget_pauses_turns
+            else None
+        )
         budget = CostBudget(
             self,
             "Budget",
@@ -75,10 +100,13 @@ class Operations(Construct):
             limit_usd=config.monthly_budget_usd,
             topic=self.topic,
             emails=config.alarm_emails,
+            limit_reached_topic=self.budget_action.topic if self.budget_action else None,
         )
         # Budgets checks that it may publish when the budget is created: the permission is the topic
         # policy, which nothing else orders before the budget (the topic itself is already a Ref).
         budget.node.add_dependency(self.topic.node.find_child("Policy"))
+        if self.budget_action:
+            budget.node.add_dependency(self.budget_action.topic.node.find_child("Policy"))
 
     def _allow_budgets_to_publish(self) -> None:
         account = cdk.Stack.of(self).account

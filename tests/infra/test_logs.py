@@ -30,9 +30,10 @@ def _log_groups(stage: SynthesizedStage) -> list[tuple[str, str, dict[str, Any]]
 def test_every_stack_with_a_function_api_or_web_acl_logs_somewhere(stage: SynthesizedStage) -> None:
     where = {name for name, _, _ in _log_groups(stage)}
     assert {"service", "edge", "web"} <= where
-    # Lambda x3 (chat, stream, worker), API access + execution, regional WAF; edge WAF; the page
-    # deployment's function.
-    assert len([1 for name, _, _ in _log_groups(stage) if name == "service"]) == 6
+    # Lambda x3 (chat, stream, worker), API access + execution, regional WAF, and the budget action's
+    # function where there is one; edge WAF; the page deployment's function.
+    expected = 6 + stage.config.budget_pauses_turns
+    assert len([1 for name, _, _ in _log_groups(stage) if name == "service"]) == expected
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

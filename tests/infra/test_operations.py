@@ -39,13 +39,33 @@ def _alarms(stage: SynthesizedStage) -> dict[str, Any]:
     }
 
 
+def _alarm_topic(stage: SynthesizedStage) -> tuple[str, Any]:
+    """The on-call topic (the budget action, where there is one, has a topic of its own)."""
+    (found,) = [
+        (logical_id, topic)
+        for logical_id, topic in stage.service.find_resources("AWS::SNS::Topic").items()
+        if logical_id.startswith("OperationsAlarmTopic")
+    ]
+    return found
+
+
+def _alarm_topic_policy(stage: SynthesizedStage) -> tuple[str, Any]:
+    topic_id, _ = _alarm_topic(stage)
+    (found,) = [
+        (logical_id, policy)
+        for logical_id, policy in stage.service.find_resources("AWS::SNS::TopicPolicy").items()
+        if policy["Properties"]["Topics"] == [{"Ref": topic_id}]
+    ]
+    return found
+
+
 def test_alarm_topic_is_kms_encrypted(stage: SynthesizedStage) -> None:
-    _, topic = only_resource(stage.service, "AWS::SNS::Topic")
+    _, topic = _alarm_topic(stage)
     assert "KmsMasterKeyId" in topic["Properties"]
 
 
 def test_every_alarm_notifies_the_topic_on_alarm_and_recovery(stage: SynthesizedStage) -> None:
-    topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
+    topic_id, _ = _alarm_topic(stage)
     alarms = _alarms(stage)
     assert set(alarms) == EXPECTED_ALARMS
     composites = stage.service.find_resources("AWS::CloudWatch::CompositeAlarm")
@@ -106,7 +126,9 @@ def test_api_alarms_watch_this_stages_api_by_name(stage: SynthesizedStage) -> No
 
 
 def test_alarm_emails_from_config_are_subscribed(stage: SynthesizedStage) -> None:
-    subscriptions = stage.service.find_resources("AWS::SNS::Subscription")
+    subscriptions = stage.service.find_resources(
+        "AWS::SNS::Subscription", {"Properties": {"Protocol": "email"}}
+    )
     endpoints = sorted(s["Properties"]["Endpoint"] for s in subscriptions.values())
     assert endpoints == sorted(stage.config.alarm_emails)
     for subscription in subscriptions.values():
@@ -115,7 +137,7 @@ def test_alarm_emails_from_config_are_subscribed(stage: SynthesizedStage) -> Non
 
 
 def _topic_key(stage: SynthesizedStage) -> dict:
-    _, topic = only_resource(stage.service, "AWS::SNS::Topic")
+    _, topic = _alarm_topic(stage)
     key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
     return stage.service.to_json()["Resources"][key_id]
 
@@ -141,8 +163,8 @@ def test_every_service_principal_on_the_topic_key_is_held_to_this_account(stage:
 
 def test_cloudwatch_alarms_of_this_account_may_publish_to_the_topic(stage: SynthesizedStage) -> None:
     """The SSL-only topic policy replaces SNS's default one; publishing must be allowed explicitly."""
-    topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
-    _, policy = only_resource(stage.service, "AWS::SNS::TopicPolicy")
+    topic_id, _ = _alarm_topic(stage)
+    _, policy = _alarm_topic_policy(stage)
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     (allow,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
     assert allow["Action"] == "sns:Publish"
@@ -152,7 +174,7 @@ def test_cloudwatch_alarms_of_this_account_may_publish_to_the_topic(stage: Synth
 
 
 def test_a_monthly_budget_alerts_the_topic_and_oncall_at_80_and_100_percent(stage: SynthesizedStage) -> None:
-    topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
+    topic_id, _ = _alarm_topic(stage)
     _, budget = only_resource(stage.service, "AWS::Budgets::Budget")
     props = budget["Properties"]
     assert props["Budget"]["BudgetType"] == "COST"
@@ -163,9 +185,24 @@ def test_a_monthly_budget_alerts_the_topic_and_oncall_at_80_and_100_percent(stag
         for n in props["NotificationsWithSubscribers"]
     }
     assert alerts == {("FORECASTED", 80), ("FORECASTED", 100), ("ACTUAL", 80), ("ACTUAL", 100)}
+    action_topics = [
+        logical_id
+        for logical_id in stage.service.find_resources("AWS::SNS::Topic")
+        if logical_id.startswith("OperationsBudgetActionLimitReached")
+    ]
     for notification in props["NotificationsWithSubscribers"]:
         subscribers = {(s["SubscriptionType"], json.dumps(s["Address"])) for s in notification["Subscribers"]}
-        assert ("SNS", json.dumps({"Ref": topic_id})) in subscribers
+        limit_reached = (
+            notification["Notification"]["NotificationType"],
+            notification["Notification"]["Threshold"],
+        )
+        # 100 % actually spent goes to the budget action, which tells on-call, where config asks for one
+        target = (
+            action_topics[0]
+            if stage.config.budget_pauses_turns and limit_reached == ("ACTUAL", 100)
+            else topic_id
+        )
+        assert [a for t, a in subscribers if t == "SNS"] == [json.dumps({"Ref": target})]
         assert {a for t, a in subscribers if t == "EMAIL"} == {
             json.dumps(e) for e in stage.config.alarm_emails
         }
@@ -175,15 +212,15 @@ def test_the_budget_waits_for_the_topic_policy_and_only_for_what_no_ref_orders(
     stage: SynthesizedStage,
 ) -> None:
     """cfn-lint W3005: a DependsOn that a Ref already enforces is noise; the policy is what Budgets checks."""
-    policy_id, _ = only_resource(stage.service, "AWS::SNS::TopicPolicy")
-    topic_id, _ = only_resource(stage.service, "AWS::SNS::Topic")
+    policy_id, _ = _alarm_topic_policy(stage)
+    topic_id, _ = _alarm_topic(stage)
     _, budget = only_resource(stage.service, "AWS::Budgets::Budget")
     assert policy_id in budget["DependsOn"]
     assert topic_id not in budget["DependsOn"]
 
 
 def test_budgets_may_publish_to_the_encrypted_topic(stage: SynthesizedStage) -> None:
-    _, policy = only_resource(stage.service, "AWS::SNS::TopicPolicy")
+    _, policy = _alarm_topic_policy(stage)
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(
         s.get("Principal") == {"Service": "budgets.amazonaws.com"} and s["Action"] == "sns:Publish"
