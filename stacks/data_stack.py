@@ -39,7 +39,7 @@ class DataStack(cdk.Stack):
             self, "LlmApiKey", key=self.key, removal_policy=config.removal_policy
         ).secret
         self.runtime_controls = RuntimeControls(self, "RuntimeControls", removal_policy=config.removal_policy)
-        if config.backup_retention_days:
+        self.backups = (
             TableBackups(
                 self,
                 "Backups",
@@ -47,6 +47,9 @@ class DataStack(cdk.Stack):
                 key=self.key,
                 retention_days=config.backup_retention_days,
             )
+            if config.backup_retention_days
+            else None
+        )
         # People's accounts are data: the user pool lives here, beside the table, with the same policy.
         self.users = (
             UserDirectory(

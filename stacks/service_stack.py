@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
@@ -43,6 +44,7 @@ class ServiceStack(cdk.Stack):
         data_key: kms.IKey,
         llm_secret: secretsmanager.ISecret,
         runtime_controls: RuntimeControls,
+        backup_vault: backup.IBackupVault | None = None,
         user_pool: cognito.IUserPool | None = None,
         **kwargs: Any,
     ) -> None:
@@ -158,6 +160,8 @@ class ServiceStack(cdk.Stack):
         operations = Operations(
             self, "Operations", config=config, runtime_controls=runtime_controls, log_key=log_key
         )
+        if backup_vault is not None:
+            operations.watch_backups(backup_vault)
         thresholds = config.alarm_thresholds
         alarms = ChatAlarms(
             self, "Alarms", action=operations.alarm_action, metrics_namespace=metrics_namespace(config)
@@ -177,6 +181,7 @@ class ServiceStack(cdk.Stack):
         )
         alarms.watch_llm(max_tokens_per_hour=thresholds.max_tokens_per_hour)
         alarms.watch_jobs(queue=jobs.queue, dlq=jobs.dlq, max_age_seconds=thresholds.max_job_age_seconds)
+        alarms.watch_worker(worker.function)
         stream = config.stream
         alarms.watch_streams(
             ttft_p90_ms=stream.ttft_p90_alarm_ms,

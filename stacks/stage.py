@@ -33,6 +33,7 @@ class ChatbotStage(cdk.Stage):
             data_key=self.data.key,
             llm_secret=self.data.llm_secret,
             runtime_controls=self.data.runtime_controls,
+            backup_vault=self.data.backups.vault if self.data.backups else None,
             user_pool=self.data.users.user_pool if self.data.users else None,
             description=f"Chatbot {config.name}: API, Lambda, WAF and alarms",
         )

@@ -262,6 +262,25 @@ class ChatAlarms(Construct):
             "throttled or too slow.",
         )
 
+    def watch_worker(self, function: lambda_.Function) -> None:
+        """The worker reports a failed job back to SQS without failing the invocation: an error here is a
+        crash or a timeout, and a throttle means the event source's maximum concurrency and the
+        function's reserved concurrency disagree."""
+        self._alarm(
+            "WorkerErrors",
+            metric=function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="The job worker crashed or timed out: its batch comes back after the visibility "
+            "timeout, and repeated failures dead-letter the jobs.",
+        )
+        self._alarm(
+            "WorkerThrottles",
+            metric=function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="The job worker was throttled: jobs wait in the queue (reserved concurrency is "
+            "exhausted or lower than the event source's maximum concurrency).",
+        )
+
     def chat_unhealthy(self) -> cloudwatch.CompositeAlarm:
         composite = cloudwatch.CompositeAlarm(
             self,

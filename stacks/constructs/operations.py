@@ -3,8 +3,13 @@ where config says so, its action on the kill switch."""
 
 from __future__ import annotations
 
+import functools
+
 import aws_cdk as cdk
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -17,10 +22,12 @@ from stacks.constructs.budget_action import BudgetAction
 from stacks.constructs.cost_budget import CostBudget
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.runtime_controls import RuntimeControls
-from stacks.nag import acknowledge
+from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules
 
 # What a service needs of the topic's key to publish an encrypted message.
 TOPIC_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
+# AWS Backup's job states that mean no recovery point was made.
+FAILED_BACKUP_STATES = ("FAILED", "ABORTED", "EXPIRED")
 
 
 class Operations(Construct):
@@ -108,6 +115,51 @@ class Operations(Construct):
         if self.budget_action:
             budget.node.add_dependency(self.budget_action.topic.node.find_child("Policy"))
 
+    def watch_backups(self, vault: backup.IBackupVault) -> events.Rule:
+        """A backup job of this stage's vault that failed, was aborted or expired unstarted: on-call hears
+        at once (AWS Backup emits no CloudWatch alarm of its own)."""
+        rule = events.Rule(
+            self,
+            "BackupJobFailed",
+            description="A backup job of the conversation table's vault failed: tell on-call",
+            event_pattern=events.EventPattern(
+                source=["aws.backup"],
+                detail_type=["Backup Job State Change"],
+                detail={"state": list(FAILED_BACKUP_STATES), "backupVaultName": [vault.backup_vault_name]},
+            ),
+        )
+        rule.add_target(
+            targets.SnsTopic(
+                self.topic,
+                # Through a role of this rule's own: a topic policy for events.amazonaws.com would let any
+                # account's rules publish to on-call (it takes no source condition from CDK).
+                authorize_using_role=True,
+                dead_letter_queue=self.undeliverable,
+                message=events.RuleTargetInput.from_text(
+                    f"Backup job {events.EventField.from_path('$.detail.backupJobId')} of "
+                    f"{events.EventField.from_path('$.detail.resourceArn')} is "
+                    f"{events.EventField.from_path('$.detail.state')}: "
+                    f"{events.EventField.from_path('$.detail.statusMessage')} "
+                    "(docs/runbooks/restore-from-backup.md, 'Backups that fail')."
+                ),
+            )
+        )
+        policy = rule.node.find_child("EventsRole").node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "The operations key only, which encrypts the on-call topic this rule's role publishes to: SNS "
+            "needs data-key generation to encrypt a message.",
+        )
+        acknowledge_rules(
+            policy,
+            "IAMNoInlinePolicy",
+            (NIST, HIPAA, PCI),
+            "CDK writes the rule target's permission (publish to the on-call topic) into the role it "
+            "creates for this one rule; no managed policy is attached, so nothing else can inherit it.",
+        )
+        return rule
+
     def _allow_budgets_to_publish(self) -> None:
         account = cdk.Stack.of(self).account
         # As for CloudWatch: this account's budgets only.
@@ -131,9 +183,16 @@ class Operations(Construct):
         )
 
     def _subscribe(self, emails: tuple[str, ...]) -> None:
-        if not emails:
-            return
-        undeliverable = sqs.Queue(
+        for email in emails:
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(email, dead_letter_queue=self.undeliverable)
+            )
+
+    @functools.cached_property
+    def undeliverable(self) -> sqs.Queue:
+        """Where an on-call notification that could not be delivered waits (14 days): the e-mail
+        subscriptions' and the backup rule's dead-letter queue."""
+        queue = sqs.Queue(
             self,
             "UndeliverableAlarms",
             encryption=sqs.QueueEncryption.KMS,
@@ -143,22 +202,24 @@ class Operations(Construct):
         )
         for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
             acknowledge(
-                undeliverable,
+                queue,
                 rule,
-                "This queue is itself the dead-letter queue of the alarm e-mail subscriptions; a DLQ "
-                "of a DLQ would only move the same undeliverable notifications one hop further.",
+                "This queue is itself the dead-letter queue of the alarm e-mail subscriptions and the "
+                "backup-failure rule; a DLQ of a DLQ would only move the same undeliverable notifications "
+                "one hop further.",
             )
-        # SNS encrypts what it moves into the KMS-encrypted queue; only for this account's topics.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowSnsToUseTheKeyForThisAccount",
-                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                actions=list(TOPIC_KEY_ACTIONS),
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+        # SNS and EventBridge encrypt what they move into the KMS-encrypted queue; this account's only.
+        for sid, service in (
+            ("AllowSnsToUseTheKeyForThisAccount", "sns"),
+            ("AllowEventBridgeToUseTheKeyForThisAccount", "events"),
+        ):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+                    actions=list(TOPIC_KEY_ACTIONS),
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+                )
             )
-        )
-        for email in emails:
-            self.topic.add_subscription(
-                subscriptions.EmailSubscription(email, dead_letter_queue=undeliverable)
-            )
+        return queue

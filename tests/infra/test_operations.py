@@ -24,6 +24,8 @@ EXPECTED_ALARMS = {
     "TokenSpendPerHour",
     "JobDeadLetters",
     "JobOldestMessageAge",
+    "WorkerErrors",
+    "WorkerThrottles",
     "StreamTimeToFirstTokenP90",
     "StreamIncompleteRate",
 }
