@@ -25,6 +25,7 @@ from stacks.constructs.operations import Operations
 from stacks.constructs.regional_waf import RegionalWaf
 from stacks.constructs.runtime_controls import RuntimeControls
 from stacks.constructs.safe_deployment import SafeDeployment
+from stacks.constructs.saved_queries import SavedQueries
 from stacks.constructs.stream_routes import add_stream_routes
 from stacks.constructs.user_pool_waf import UserPoolWaf
 from stacks.nag import HIPAA, NIST, acknowledge, acknowledge_rules
@@ -216,6 +217,14 @@ class ServiceStack(cdk.Stack):
         dashboard.add_stream_widgets([p.name for p in config.llm.providers])
 
         dashboard.add_queue_widgets(jobs.widget())
+        SavedQueries(
+            self,
+            "Queries",
+            stage_name=config.name,
+            turn_logs=[chat.log_group, streaming.chat_function.log_group, worker.log_group],
+            worker_logs=worker.log_group,
+            access_logs=api.access_logs,
+        )
         self._outputs(config, api, operations, release)
 
     def _outputs(self, config: StageConfig, api: ChatApi, operations: Operations, release: Release) -> None:
