@@ -13,26 +13,7 @@ import pytest
 from lambda_src.chat import dependencies as deps_module
 from scripts.controls import main
 from tests.unit.conftest import REGION, ChatEnv, chat
-
-
-class StageSession:
-    """boto3 clients as the script asks for them, with the data stack's outputs of a deployed stage."""
-
-    def __init__(self, parameter: str) -> None:
-        self.parameter = parameter
-
-    def client(self, service: str) -> Any:
-        if service == "cloudformation":
-            return self
-        return boto3.client(service, region_name=REGION)
-
-    def describe_stacks(self, StackName: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
-        assert StackName == "dev-ChatbotData"
-        return {
-            "Stacks": [
-                {"Outputs": [{"OutputKey": "RuntimeControlsParameter", "OutputValue": self.parameter}]}
-            ]
-        }
+from tests.unit.stage_session import StageSession
 
 
 @pytest.fixture
@@ -42,11 +23,13 @@ def stage(chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch) -> StageSession:
     monkeypatch.setenv("RUNTIME_CONTROLS_PARAMETER", name)
     deps_module.dependencies.cache_clear()
     deps_module._ssm().clear_cache()
-    return StageSession(name)
+    return StageSession(RuntimeControlsParameter=name)
 
 
 def _stored(stage: StageSession) -> dict[str, Any]:
-    value = boto3.client("ssm", region_name=REGION).get_parameter(Name=stage.parameter)["Parameter"]["Value"]
+    value = boto3.client("ssm", region_name=REGION).get_parameter(
+        Name=stage.outputs["RuntimeControlsParameter"]
+    )["Parameter"]["Value"]
     return dict(json.loads(value))
 
 
@@ -120,7 +103,7 @@ def test_a_tier_budget_can_be_lowered_and_reset_but_not_raised(
 def test_a_parameter_that_cannot_be_read_fails_with_a_message(
     chat_env: ChatEnv, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    missing = StageSession(f"/test/missing-{uuid.uuid4().hex}")
+    missing = StageSession(RuntimeControlsParameter=f"/test/missing-{uuid.uuid4().hex}")
 
     assert main(["--stage", "dev", "kill-switch", "--on", "--reason", "x", "--apply"], session=missing) == 1
 
