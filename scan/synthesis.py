@@ -57,12 +57,10 @@ def synthesize(out: Path) -> dict[str, StageTemplates]:
     assert isinstance(app, cdk.App)
     app.synth()
     return {
-        name: StageTemplates(
-            stage=stage,
-            regions={
-                Path(stage.outdir) / stack.template_file: stack.region
-                for stack in (stage.data, stage.service, stage.edge, stage.web, stage.delivery)
-            },
-        )
-        for name, stage in stages.items()
+        name: StageTemplates(stage=stage, regions=template_regions(stage)) for name, stage in stages.items()
     }
+
+
+def template_regions(stage: ChatbotStage) -> dict[Path, str]:
+    """Every template of the stage (each stack's) and the region it deploys to."""
+    return {Path(stage.outdir) / stack.template_file: stack.region for stack in stage.stacks}

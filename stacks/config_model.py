@@ -65,6 +65,11 @@ class AlarmThresholds:
     waf_blocked_per_5_minutes: int = 50
     max_tokens_per_hour: int = 500_000
     max_job_age_seconds: int = 600
+    # The edge (us-east-1): CloudFront's 5xx rate over 5 minutes, counted from this many requests, and
+    # blocks by the edge web ACL in 5 minutes.
+    edge_5xx_percent: float = 5.0
+    edge_min_requests: int = 50
+    edge_blocked_per_5_minutes: int = 200
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,7 @@ from stacks.config import StageConfig
 from stacks.data_stack import DataStack
 from stacks.delivery_stack import DeliveryStack
 from stacks.edge_stack import EdgeStack
+from stacks.edge_watch_stack import EdgeWatchStack
 from stacks.service_stack import ServiceStack
 from stacks.web_stack import WebStack
 
@@ -54,6 +55,15 @@ class ChatbotStage(cdk.Stage):
             users=self.data.users,
             description=f"Chatbot {config.name}: chat page, CloudFront",
         )
+        self.edge_watch = EdgeWatchStack(
+            self,
+            "ChatbotEdgeWatch",
+            config=config,
+            distribution_id=self.web.distribution.distribution_id,
+            web_acl_name=self.edge.web_acl_name,
+            description=f"Chatbot {config.name}: CloudFront and edge web ACL alarms, dashboard (us-east-1)",
+        )
+        self.edge_watch.add_dependency(self.edge)  # it imports the web ACL's name by its export
         # Deployed once per account by an administrator (make deploy-delivery), never by make deploy.
         self.delivery = DeliveryStack(
             self,
@@ -62,8 +72,13 @@ class ChatbotStage(cdk.Stage):
             description=f"Chatbot {config.name}: GitHub Actions deploy role (OpenID Connect)",
         )
 
+    @property
+    def stacks(self) -> list[cdk.Stack]:
+        """Every stack of the stage, the delivery stack included: what the scanners read."""
+        return [child for child in self.node.children if isinstance(child, cdk.Stack)]
 
-APPLICATION_STACKS = ("ChatbotData", "ChatbotService", "ChatbotEdge", "ChatbotWeb")
+
+APPLICATION_STACKS = ("ChatbotData", "ChatbotService", "ChatbotEdge", "ChatbotWeb", "ChatbotEdgeWatch")
 
 
 def build_stages(app: cdk.App, configs: Iterable[StageConfig]) -> dict[str, ChatbotStage]:

@@ -32,6 +32,7 @@ class SynthesizedStage:
     edge: Template
     web: Template
     delivery: Template
+    edge_watch: Template
 
     @property
     def templates(self) -> dict[str, Any]:
@@ -41,7 +42,21 @@ class SynthesizedStage:
             "edge": self.edge.to_json(),
             "web": self.web.to_json(),
             "delivery": self.delivery.to_json(),
+            "edge_watch": self.edge_watch.to_json(),
         }
+
+    @classmethod
+    def of(cls, config: StageConfig, stage: ChatbotStage) -> SynthesizedStage:
+        return cls(
+            config=config,
+            stage=stage,
+            data=Template.from_stack(stage.data),
+            service=Template.from_stack(stage.service),
+            edge=Template.from_stack(stage.edge),
+            web=Template.from_stack(stage.web),
+            delivery=Template.from_stack(stage.delivery),
+            edge_watch=Template.from_stack(stage.edge_watch),
+        )
 
 
 @pytest.fixture(scope="session")
@@ -53,18 +68,7 @@ def app() -> cdk.App:
 @pytest.fixture(scope="session")
 def synthesized(app: cdk.App) -> dict[str, SynthesizedStage]:
     stages = build_stages(app, STAGES.values())
-    return {
-        name: SynthesizedStage(
-            config=STAGES[name],
-            stage=stage,
-            data=Template.from_stack(stage.data),
-            service=Template.from_stack(stage.service),
-            edge=Template.from_stack(stage.edge),
-            web=Template.from_stack(stage.web),
-            delivery=Template.from_stack(stage.delivery),
-        )
-        for name, stage in stages.items()
-    }
+    return {name: SynthesizedStage.of(STAGES[name], stage) for name, stage in stages.items()}
 
 
 @pytest.fixture(params=STAGE_NAMES)

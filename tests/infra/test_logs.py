@@ -11,7 +11,7 @@ import pytest
 from stacks.constructs.waf_rules import REDACTED_HEADERS
 from tests.infra.conftest import SynthesizedStage
 
-TEMPLATES = ("data", "service", "edge", "web")
+TEMPLATES = ("data", "service", "edge", "web", "edge_watch")
 
 
 def _resources(stage: SynthesizedStage, name: str) -> dict[str, Any]:

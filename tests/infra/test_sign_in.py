@@ -9,7 +9,6 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
 
 from stacks.config import STAGES, SignUp
 from stacks.constructs.sign_up_check import HANDLER_SOURCE
@@ -127,15 +126,7 @@ def open_sign_up() -> SynthesizedStage:
     )
     app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
     stage = build_stages(app, [config])["staging"]
-    return SynthesizedStage(
-        config=config,
-        stage=stage,
-        data=Template.from_stack(stage.data),
-        service=Template.from_stack(stage.service),
-        edge=Template.from_stack(stage.edge),
-        web=Template.from_stack(stage.web),
-        delivery=Template.from_stack(stage.delivery),
-    )
+    return SynthesizedStage.of(config, stage)
 
 
 def test_open_sign_up_puts_a_rate_limiting_web_acl_on_the_user_pool(open_sign_up: SynthesizedStage) -> None:
