@@ -63,7 +63,7 @@ class ChatbotStage(cdk.Stage):
             web_acl_name=self.edge.web_acl_name,
             description=f"Chatbot {config.name}: CloudFront and edge web ACL alarms, dashboard (us-east-1)",
         )
-        self.edge_watch.add_dependency(self.edge)  # it imports the web ACL's name by its export
+        self.edge_watch.add_stack_dependency(self.edge)  # it imports the web ACL's name by its export
         # Deployed once per account by an administrator (make deploy-delivery), never by make deploy.
         self.delivery = DeliveryStack(
             self,
