@@ -10,7 +10,6 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -19,6 +18,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs.chat_function import ChatFunction, build_id
+from stacks.constructs.cost_budget import allow_budgets_to_publish
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.runtime_controls import RuntimeControls
 from stacks.nag import acknowledge
@@ -39,7 +39,6 @@ class BudgetAction(Construct):
         log_key: LogKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        account = cdk.Stack.of(self).account
         # The alarm topic's key, whose policy already lets this account's budgets encrypt with it.
         self.topic = sns.Topic(
             self,
@@ -48,15 +47,7 @@ class BudgetAction(Construct):
             master_key=key,
             enforce_ssl=True,
         )
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowThisAccountsBudgetsToPublish",
-                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            )
-        )
+        allow_budgets_to_publish(self.topic)
         self.dead_letters = sqs.Queue(
             self,
             "Failed",

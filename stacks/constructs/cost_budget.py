@@ -3,13 +3,29 @@ the notification of 100 % actually spent may go to a topic of its own instead (t
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_budgets as budgets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 # (notification type, percent of the limit): a forecast warns before the money is spent.
 ALERTS = (("FORECASTED", 80), ("FORECASTED", 100), ("ACTUAL", 80), ("ACTUAL", 100))
 LIMIT_REACHED = ("ACTUAL", 100)
+
+
+def allow_budgets_to_publish(topic: sns.ITopic) -> None:
+    """A topic policy statement for this account's budgets only (an SSL-only topic's policy replaces the
+    default one, so nothing may publish that is not named)."""
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowThisAccountsBudgetsToPublish",
+            principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(topic).account}},
+        )
+    )
 
 
 class CostBudget(Construct):

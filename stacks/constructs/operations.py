@@ -13,7 +13,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.alarm_topic import TOPIC_KEY_ACTIONS, OnCallTopic
 from stacks.constructs.budget_action import BudgetAction
-from stacks.constructs.cost_budget import CostBudget
+from stacks.constructs.cost_budget import CostBudget, allow_budgets_to_publish
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.runtime_controls import RuntimeControls
 from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules
@@ -121,12 +121,4 @@ class Operations(OnCallTopic):
                 conditions={"StringEquals": {"aws:SourceAccount": account}},
             )
         )
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowThisAccountsBudgetsToPublish",
-                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            )
-        )
+        allow_budgets_to_publish(self.topic)
