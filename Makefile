@@ -28,7 +28,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 CDK := npx --no-install cdk
 
-.PHONY: help install lock synth test test-e2e test-runtime integ scan audit lint format bench dev smoke ls diff deploy deploy-delivery clean
+.PHONY: help install lock synth test test-e2e test-runtime integ scan audit cost lint format bench dev smoke ls diff deploy deploy-delivery clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -103,6 +103,9 @@ scan: install ## cfn-lint, checkov and five cdk-nag packs over every template; f
 audit: install ## Known vulnerabilities in every lock file (pip-audit, npm audit); answered only by scan/audit_exceptions.toml
 	$(BIN)/python -m scan.audit
 
+cost: install ## Infrastructure cost per 1 million turns and a month, per stage, from the templates and scripts/cost_prices.toml
+	$(BIN)/python -m scripts.cost_model
+
 lint: install ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -139,4 +142,4 @@ deploy-delivery: install ## Once per account, as an administrator: the role GitH
 	$(CDK) deploy '$(STAGE)/ChatbotDelivery' --require-approval broadening --no-notices
 
 clean: ## Remove build output and caches (keeps the venv and node_modules)
-	rm -rf cdk.out cdk.out.scan .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf cdk.out cdk.out.scan cdk.out.cost .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
