@@ -135,6 +135,7 @@ STAGES: Mapping[str, StageConfig] = {
         history_turns=20,
         removal_policy=cdk.RemovalPolicy.RETAIN,
         backup_retention_days=35,
+        audit_trail_retention_days=365,
         deletion_protection=True,
         termination_protection=True,
         stage_throttle=Throttle(rate_limit=200, burst_limit=400),

@@ -98,6 +98,9 @@ class StageConfig:
     deletion_protection: bool
     # Daily AWS Backup recovery points of the table, kept this many days; 0 means no backup plan.
     backup_retention_days: int = 0
+    # A CloudTrail trail of the account, kept this many days in a locked bucket; 0: none (an organization
+    # trail covers the account: README, "Audit trail").
+    audit_trail_retention_days: int = 0
     termination_protection: bool
     # API
     stage_throttle: Throttle

@@ -9,6 +9,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.constructs.audit_trail import AuditTrail
 from stacks.constructs.conversation_store import ConversationStore
 from stacks.constructs.llm_secret import LlmApiKeySecret
 from stacks.constructs.log_encryption import LogKey
@@ -50,6 +51,18 @@ class DataStack(cdk.Stack):
             if config.backup_retention_days
             else None
         )
+        self.audit_trail = (
+            AuditTrail(
+                self,
+                "AuditTrail",
+                stage_name=config.name,
+                retention_days=config.audit_trail_retention_days,
+                table=self.conversations.table,
+                log_key=self._log_key(config),
+            )
+            if config.audit_trail_retention_days
+            else None
+        )
         # People's accounts are data: the user pool lives here, beside the table, with the same policy.
         self.users = (
             UserDirectory(
@@ -58,7 +71,7 @@ class DataStack(cdk.Stack):
                 stage=config.name,
                 removal_policy=config.removal_policy,
                 sign_up=config.sign_up,
-                log_key=self._trigger_log_key(config) if config.sign_up.mode == "email_domains" else None,
+                log_key=self._log_key(config) if config.sign_up.mode == "email_domains" else None,
             )
             if config.browser_sign_in
             else None
@@ -79,5 +92,9 @@ class DataStack(cdk.Stack):
                 description="aws cognito-idp admin-create-user --user-pool-id <this> ... (README)",
             )
 
-    def _trigger_log_key(self, config: StageConfig) -> LogKey:
-        return LogKey.of_stage(self, config, encrypts="sign-up check's logs")
+    def _log_key(self, config: StageConfig) -> LogKey:
+        """The stack's one log key (the sign-up check's logs, the audit trail's copy), made when needed."""
+        found = self.node.try_find_child("LogKey")
+        if isinstance(found, LogKey):
+            return found
+        return LogKey.of_stage(self, config, encrypts="sign-up check's and audit trail's logs")

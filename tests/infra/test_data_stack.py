@@ -27,9 +27,10 @@ PINNED_USER_POOL_ID = "UsersUserPool7E610616"
 def test_stateful_resources_keep_their_logical_ids(stage: SynthesizedStage) -> None:
     for resource_type, logical_id in PINNED_LOGICAL_IDS.items():
         assert logical_id in stage.data.find_resources(resource_type), resource_type
-    # the only other key of this stack encrypts the sign-up check's logs, where there is one
+    # the other keys of this stack encrypt logs (the sign-up check's, the trail's copy) and the audit
+    # trail, where there are those
     keys = set(stage.data.find_resources("AWS::KMS::Key")) - {PINNED_LOGICAL_IDS["AWS::KMS::Key"]}
-    assert all(key.startswith("LogKey") for key in keys)
+    assert all(key.startswith(("LogKey", "AuditTrailKey")) for key in keys)
     pools = list(stage.data.find_resources("AWS::Cognito::UserPool"))
     assert pools == ([PINNED_USER_POOL_ID] if stage.config.browser_sign_in else [])
 
@@ -116,8 +117,8 @@ def test_secret_is_encrypted_with_the_stage_key_and_has_no_value_in_the_template
 
 def test_prod_keeps_its_data_when_the_stack_is_deleted(synthesized: dict[str, SynthesizedStage]) -> None:
     prod = synthesized["prod"]
-    for resource_type in PINNED_LOGICAL_IDS:
-        _, resource = only_resource(prod.data, resource_type)
+    for resource_type, logical_id in PINNED_LOGICAL_IDS.items():
+        resource = prod.data.find_resources(resource_type)[logical_id]
         assert resource["DeletionPolicy"] == "Retain", resource_type
         assert resource["UpdateReplacePolicy"] == "Retain", resource_type
     prod.data.has_resource_properties(

@@ -11,6 +11,10 @@ import boto3
 import pytest
 
 from lambda_src.chat import dependencies as deps_module
+
+# The operator scripts and the saved queries read stacks/ (aws-cdk-lib): make test runs these; the
+# runtime venv of make test-runtime holds the handler's dependencies only.
+pytest.importorskip("aws_cdk")
 from scripts.controls import main
 from tests.unit.conftest import REGION, ChatEnv, chat
 from tests.unit.stage_session import StageSession

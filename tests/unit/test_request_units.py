@@ -54,6 +54,7 @@ def test_a_follow_up_turn_reads_and_writes_what_its_three_calls_move() -> None:
 
 @pytest.mark.e2e  # synthesizes every stage, in a process of its own
 def test_make_cost_prints_each_stages_table(tmp_path: Path) -> None:
+    pytest.importorskip("aws_cdk")  # it synthesizes: make test runs it, the runtime venv has no CDK
     printed = subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "scripts.cost_model", "--stage", "dev", "--out", str(tmp_path / "out")],
         capture_output=True,

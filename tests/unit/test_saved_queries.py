@@ -7,6 +7,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+# The operator scripts and the saved queries read stacks/ (aws-cdk-lib): make test runs these; the
+# runtime venv of make test-runtime holds the handler's dependencies only.
+pytest.importorskip("aws_cdk")
 from stacks.constructs.chat_api import ACCESS_LOG_FIELDS
 from stacks.constructs.saved_queries import TURN_ANSWERED, query_strings
 from tests.unit.conftest import ChatEnv, chat, invoke, rest_event, work_queued_jobs
