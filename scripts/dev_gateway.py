@@ -28,6 +28,7 @@ ROUTES: tuple[tuple[str, frozenset[str], str], ...] = (
     ("/conversations", frozenset({"GET"}), KEY),
     ("/conversations/{sessionId}", frozenset({"GET", "DELETE"}), KEY),
     ("/health", frozenset({"GET"}), ANYONE),
+    ("/health/deep", frozenset({"GET"}), KEY),
     ("/web/chat", frozenset({"POST"}), USER),
     ("/web/chat/stream", frozenset({"POST"}), USER),
     ("/web/conversations", frozenset({"GET"}), USER),

@@ -105,6 +105,17 @@ def _handler_for(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet: tests capture output
             return
 
+        def do_GET(self) -> None:
+            """GET /models, as OpenAI-compatible servers list their models (the deep health probe)."""
+            fake.record(RecordedRequest(path=self.path, headers=dict(self.headers.items()), body={}))
+            behaviour = fake.behaviour
+            if not self.path.endswith("/models"):
+                self._send(404, {"error": {"message": "unknown path"}})
+            elif behaviour.mode == "status":
+                self._send(behaviour.status, {"error": {"message": "refused"}})
+            else:
+                self._send(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -15,6 +16,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_src.chat.cache import CachePolicy
 from lambda_src.chat.controls import ControlsReader, ControlsUnreadable, RuntimeControls, TurnsPaused
+from lambda_src.chat.deep_health import (
+    PROBE_TIMEOUT_SECONDS,
+    DeepHealth,
+    bedrock_check,
+    openai_check,
+    secret_check,
+    table_check,
+)
 from lambda_src.chat.history import ConversationHistory
 from lambda_src.chat.providers.base import ChatModel, LlmUnavailable
 from lambda_src.chat.quotas import Tier
@@ -136,6 +145,34 @@ def _bedrock_client(read_timeout: int) -> Any:
 @cache
 def _secrets() -> parameters.SecretsProvider:
     return parameters.SecretsProvider(boto_config=AWS_CLIENT_CONFIG)
+
+
+@cache
+def deep_health() -> DeepHealth:
+    """GET /health/deep's probes of the table, the key and the providers (lambda_src/chat/deep_health.py)."""
+    import urllib3
+
+    deps = dependencies()
+    settings = deps.settings
+    secrets = _secrets()
+
+    def key_of(provider: str) -> Callable[[], str]:
+        return lambda: read_api_key(secrets, settings.llm_secret_arn, provider)
+
+    http = urllib3.PoolManager(maxsize=2)
+    providers = {
+        p.name: openai_check(str(p.base_url), key_of(p.name), http)
+        if p.kind == "openai"
+        else bedrock_check(p.model, _bedrock_client(int(PROBE_TIMEOUT_SECONDS)))
+        for p in settings.llm_providers
+    }
+    keyed = [p.name for p in settings.llm_providers if p.kind == "openai"]
+    return DeepHealth(
+        table=table_check(deps.table),
+        secret=secret_check(key_of(keyed[0])) if keyed else None,
+        providers=providers,
+        turns_paused=lambda: deps.controls.current().turns_paused,
+    )
 
 
 @cache

@@ -2,6 +2,7 @@
 
 POST   /chat                          one turn (optional Idempotency-Key header)
 GET    /health                        the deployed build
+GET    /health/deep                   whether a turn can be answered (API key; no token spent)
 and, in their own modules, /conversations (conversation_routes.py) and /chat/jobs (job_routes.py).
 
 The same operations under /web/ are for people signed in to the chat page (Cognito ID token); the
@@ -22,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_src import __version__
 from lambda_src.chat.cors import cors_config
-from lambda_src.chat.dependencies import dependencies
+from lambda_src.chat.dependencies import deep_health, dependencies
 from lambda_src.chat.errors import register_error_handlers
 from lambda_src.chat.models import BadRequest, ChatRequest, parse_idempotency_key
 from lambda_src.chat.service import reply_to
@@ -46,6 +47,14 @@ def health() -> dict[str, str]:
     # BUILD_ID (set by the stack) is the release and a hash of the deployed code.
     version = os.environ.get("BUILD_ID") or f"{__version__}+unknown"
     return {"status": "ok", "version": version, "stage": os.environ.get("STAGE", "unknown")}
+
+
+@app.get("/health/deep")
+def health_deep() -> Response[Any]:
+    """Whether a turn can be answered: table, key, providers (lambda_src/chat/deep_health.py)."""
+    client_of(app.current_event)  # a key or a signed-in user, as API Gateway already demands
+    status, body = deep_health().report()
+    return json_answer(status, body)
 
 
 @app.post("/chat")

@@ -19,6 +19,7 @@ from stacks.nag import acknowledge, skip_checkov
 
 STAGE_NAME = "api"  # so that CloudFront can later route /api/* to the stage without a path rewrite
 HEALTH_METHOD = "/health/GET"
+DEEP_HEALTH_METHOD = "/health/deep/GET"
 # API Gateway validates a body against the model of its Content-Type and skips validation when none
 # matches; "$default" is the model for every content type, so text/plain cannot slip past the schema.
 ANY_CONTENT_TYPE = "$default"
@@ -115,14 +116,17 @@ class ChatApi(Construct):
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
                 # The one route without a credential gets a throttle of its own: however many addresses
                 # call it, it cannot invoke the function faster than this.
+                # The deep probe (a key required) gets the same: its answer is cached per container, and
+                # this caps how many containers it can wake.
                 method_options={
-                    HEALTH_METHOD: apigw.MethodDeploymentOptions(
+                    method: apigw.MethodDeploymentOptions(
                         throttling_rate_limit=config.health_throttle.rate_limit,
                         throttling_burst_limit=config.health_throttle.burst_limit,
                         logging_level=config.api_execution_log_level,
                         data_trace_enabled=False,
                         metrics_enabled=True,
                     )
+                    for method in (HEALTH_METHOD, DEEP_HEALTH_METHOD)
                 },
             ),
         )
@@ -219,6 +223,10 @@ class ChatApi(Construct):
         for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
             acknowledge(self.health_method, rule, open_probe)
         skip_checkov(self.health_method, "CKV_AWS_59", open_probe)
+        self.deep_health_method = health.add_resource("deep").add_method(
+            "GET", integration, api_key_required=True, request_validator=validator
+        )
+        answers.acknowledge_api_key_auth(self.deep_health_method, "GET /health/deep", None)
 
         answers.acknowledge_preflights(self.api)
 

@@ -18,6 +18,18 @@ def test_health_names_the_release_and_the_stage(target: Target) -> None:
     assert answer.body["stage"] == target.stage or (target.stage is None and answer.body["stage"])
 
 
+def test_the_deep_health_probe_needs_a_key_and_names_each_part(target: Target) -> None:
+    assert target.call("GET", "/health/deep", signed=False).status == 403
+
+    answer = target.call("GET", "/health/deep")
+
+    assert answer.status == 200, answer.body
+    assert answer.body["status"] == "ok"
+    assert answer.body["table"] == "ok"
+    assert "ok" in answer.body["providers"].values()
+    assert answer.body["turns"] in ("admitted", "paused")
+
+
 def test_a_turn_answers_the_reply_its_usage_and_the_quota_left(target: Target, session: str) -> None:
     answer = target.chat(session, "Contract test: reply with one short sentence.")
     assert answer.status == 200, answer.body

@@ -228,10 +228,13 @@ def test_stage_throttles_logs_without_bodies_and_traces(stage: SynthesizedStage)
     assert props["StageName"] == STAGE_NAME
     assert props["TracingEnabled"] is True
     settings = {(m["ResourcePath"], m["HttpMethod"]): m for m in props["MethodSettings"]}
-    assert set(settings) == {("/*", "*"), ("/~1health", "GET")}
+    assert set(settings) == {("/*", "*"), ("/~1health", "GET"), ("/~1health~1deep", "GET")}
     everything = settings[("/*", "*")]
     assert everything["ThrottlingRateLimit"] == stage.config.stage_throttle.rate_limit
     assert everything["ThrottlingBurstLimit"] == stage.config.stage_throttle.burst_limit
+    for probe in (("/~1health", "GET"), ("/~1health~1deep", "GET")):  # the probes' own throttle
+        assert settings[probe]["ThrottlingRateLimit"] == stage.config.health_throttle.rate_limit
+        assert settings[probe]["ThrottlingBurstLimit"] == stage.config.health_throttle.burst_limit
     for one in settings.values():  # the health override keeps the stage's logging and metrics
         assert one["LoggingLevel"] == stage.config.api_execution_log_level.value
         assert one["DataTraceEnabled"] is False
@@ -365,3 +368,10 @@ def test_browser_routes_exist_only_with_sign_in_and_require_a_cognito_user(stage
             assert method["Properties"]["AuthorizationType"] == "COGNITO_USER_POOLS"
             assert method["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
             assert method["Properties"].get("ApiKeyRequired") in (None, False)
+
+
+def test_the_deep_health_probe_needs_a_key_and_reaches_the_chat_function(stage: SynthesizedStage) -> None:
+    deep = _method(stage, "GET", "health/deep")
+    chat = _method(stage, "POST", "chat")
+    assert deep["ApiKeyRequired"] is True
+    assert deep["Integration"]["Uri"] == chat["Integration"]["Uri"]
