@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None, *, session: Any = None) -> int:
     if session is None:
         import boto3
 
-        session = boto3.Session(region_name=args.region or config.region)
+        session = boto3.Session(region_name=args.region)  # the caller's region (AWS_REGION), as every script
     ssm = session.client("ssm")
     try:
         name = stage_parameter(session.client("cloudformation"), args.stage)

@@ -120,8 +120,10 @@ def main(argv: list[str] | None = None, *, session: Any = None) -> int:
                 print(f"dry run: would restore {moment:%Y-%m-%dT%H:%M:%SZ} into {target}")
                 return 0
             target = restore(dynamodb, live.name, moment)
-            print(f"restoring into {target}, which takes minutes to hours; to wait for it:")
-            print(f"  aws dynamodb wait table-exists --table-name {target}")
+            print(f"restoring into {target}, which takes minutes to hours; to wait for it (the wait gives up")
+            print(
+                f"after about 8 minutes: run it again): aws dynamodb wait table-exists --table-name {target}"
+            )
             return 0
         if not args.source.startswith(f"{live.name}-restored-"):
             raise RefusedRestore(f"{args.source} is not a restore of {live.name} (made by this script)")

@@ -7,9 +7,11 @@ line, where the shell history would keep it; no key is ever printed.
     python -m scripts.rotate_llm_key --stage prod --provider openai --apply   # one entry of a JSON secret
 
 The secret holds either one key for every provider, or JSON naming a key per provider ({"openai": ...,
-"azure": ...}); --provider replaces that one entry and keeps the others. After the put it waits
-SECRET_CACHE_SECONDS (every warm container has then read the new key), then runs scripts/smoke.py
-against the stage. If the smoke test fails it prints the command that makes the previous version current
+"azure": ...}); --provider replaces that one entry and keeps the others (a shared key becomes their
+"apiKey" fallback). After the put it waits out the functions' secret cache (every warm container has then
+read the new key), asks the stage's GET /api/health/deep whether each rotated provider answers with it
+(a chat turn would not tell: it fails over to another provider, or comes from the answer cache), then
+runs scripts/smoke.py. If either fails it prints the command that makes the previous version current
 again, and exits 1. Revoke the old key at the provider only after it passes.
 """
 
@@ -45,7 +47,8 @@ def new_secret_string(current: str, new_key: str, provider: str | None) -> str:
             raise RefusedKey("the secret names a key per provider: say which with --provider")
         return new_key
     try:
-        keys = json.loads(current) if current.lstrip().startswith("{") else {}
+        # One shared key becomes the fallback entry, so the other providers keep it.
+        keys = json.loads(current) if current.lstrip().startswith("{") else {"apiKey": current.strip()}
     except ValueError:
         raise RefusedKey("the secret is not valid JSON; fix it by hand first") from None
     return json.dumps({**keys, provider: new_key})
@@ -57,10 +60,37 @@ def read_new_key(stdin: Any = sys.stdin) -> str:
     return str(stdin.readline()).strip()
 
 
-def run_smoke(stage: str) -> bool:
+# Past the functions' secret cache, and the deep health answer's own (30 s) after it.
+WAIT_SECONDS = SECRET_CACHE_SECONDS + 30
+
+
+def providers_ok(deep_health: dict[str, Any], providers: list[str]) -> bool:
+    """Whether /health/deep says each rotated provider answers with the key it now reads. A turn would
+    not tell: it fails over to another provider, or comes from the first-turn cache."""
+    answers = deep_health.get("providers", {})
+    return all(answers.get(name) == "ok" for name in providers)
+
+
+def verify_stage(stage: str, region: str | None, providers: list[str]) -> bool:
+    """GET /api/health/deep through CloudFront with the stage's verification key, then the smoke test."""
+    import json
+    import urllib.error
+    import urllib.request
+
     from scripts import smoke
 
-    return smoke.main(["--stage", stage]) == 0
+    base_url, api_key = smoke.stage_endpoint(stage, region)
+    request = urllib.request.Request(  # noqa: S310 - the stage's own https URL
+        f"{base_url}/api/health/deep", headers={"x-api-key": api_key, "User-Agent": "chatbot-rotate-llm-key"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as answer:  # noqa: S310
+            body = json.loads(answer.read())
+    except urllib.error.HTTPError as refused:  # 503 still carries the parts
+        body = json.loads(refused.read() or b"{}")
+    print(f"deep health: providers {body.get('providers')}")
+    arguments = ["--stage", stage, *(["--region", region] if region else [])]
+    return providers_ok(body, providers) and smoke.main(arguments) == 0
 
 
 def main(
@@ -69,7 +99,7 @@ def main(
     session: Any = None,
     stdin: Any = sys.stdin,
     sleep: Callable[[float], None] = time.sleep,
-    smoke: Callable[[str], bool] = run_smoke,
+    verify: Callable[[str, str | None, list[str]], bool] = verify_stage,
 ) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -91,7 +121,7 @@ def main(
     if session is None:
         import boto3
 
-        session = boto3.Session(region_name=args.region or config.region)
+        session = boto3.Session(region_name=args.region)  # the caller's region (AWS_REGION), as every script
     secrets = session.client("secretsmanager")
     try:
         arn = stage_outputs(session.client("cloudformation"), args.stage)["LlmSecretArn"]
@@ -110,14 +140,25 @@ def main(
         print(f"failed: {error}", file=sys.stderr)
         return 1
     previous, new = current["VersionId"], put["VersionId"]
-    print(f"new version {new} is current; waiting {SECRET_CACHE_SECONDS} s for every container to read it")
-    for waited in range(0, SECRET_CACHE_SECONDS, 60):
-        sleep(min(60, SECRET_CACHE_SECONDS - waited))
-    if smoke(args.stage):
-        print("rotated: the smoke test passed with the new key; now revoke the old one at the provider")
+    print(f"new version {new} is current; waiting {WAIT_SECONDS} s for every container to read it")
+    for waited in range(0, WAIT_SECONDS, 60):
+        sleep(min(60, WAIT_SECONDS - waited))
+    rotated = (
+        [args.provider] if args.provider else [p.name for p in config.llm.providers if p.kind == "openai"]
+    )
+    try:
+        passed = verify(args.stage, args.region, rotated)
+    except Exception as error:  # whatever failed, the way back must be printed
+        print(f"the check could not run: {type(error).__name__}", file=sys.stderr)
+        passed = False
+    if passed:
+        print(
+            f"rotated: {', '.join(rotated)} answer with the new key and the smoke test passed; now revoke "
+            "the old key at the provider"
+        )
         return 0
     print(
-        "smoke test FAILED with the new key. To make the previous version current again:\n"
+        "the new key did not pass (deep health or smoke test). To make the previous version current again:\n"
         f"  aws secretsmanager update-secret-version-stage --secret-id {arn} --version-stage AWSCURRENT "
         f"--move-to-version-id {previous} --remove-from-version-id {new}",
         file=sys.stderr,

@@ -6,9 +6,10 @@ a container per half-minute, however hard it is called.
 - table: a GetItem of a key that never exists (half a read unit);
 - secret: the LLM key read through the container's cache (where a provider needs one);
 - each provider: OpenAI-compatible, GET {base_url}/models with the key (lists models, no tokens);
-  Bedrock, a Converse call with no message, which Bedrock refuses as invalid only after it has
-  authorized the caller for that model (no tokens);
-- the runtime controls: the kill switch's state, reported, never a failure.
+  Bedrock, a Converse call with no message, which Bedrock refuses as invalid after it has authorized
+  the caller (no tokens; a refusal that names the model, such as an invalid id, is a failure);
+- the runtime controls: the kill switch's state, reported, never a failure; a provider turned off is
+  "disabled", neither probed nor counted.
 
 200 when the table and the key are readable and at least one provider answers; 503 otherwise. Each
 part is "ok", "rejected" (the provider refuses the key or the role) or "unavailable"; no error text.
@@ -17,7 +18,7 @@ part is "ok", "rejected" (the provider refuses the key or the role) or "unavaila
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ logger = Logger(child=True)
 
 DEEP_HEALTH_CACHE_SECONDS = 30
 PROBE_TIMEOUT_SECONDS = 3.0
-OK, REJECTED, UNAVAILABLE = "ok", "rejected", "unavailable"
+OK, REJECTED, UNAVAILABLE, DISABLED = "ok", "rejected", "unavailable", "disabled"
 PROBE_KEY = {"pk": "HEALTH#probe", "sk": "HEALTH"}  # never written: reading it costs half a unit
 
 Check = Callable[[], str]
@@ -39,6 +40,8 @@ class DeepHealth:
     secret: Check | None  # None: no provider needs a key
     providers: Mapping[str, Check]
     turns_paused: Callable[[], bool]
+    # Providers an operator turned off (runtime controls): not probed, not counted.
+    disabled: Callable[[], Collection[str]] = tuple
     clock: Callable[[], float] = time.monotonic
     _cached: tuple[float, int, dict[str, Any]] | None = field(default=None, repr=False)
 
@@ -50,7 +53,11 @@ class DeepHealth:
         parts = {"table": _run("table", self.table)}
         if self.secret is not None:
             parts["secret"] = _run("secret", self.secret)
-        providers = {name: _run(f"provider {name}", check) for name, check in self.providers.items()}
+        off = self.disabled()
+        providers = {
+            name: DISABLED if name in off else _run(f"provider {name}", check)
+            for name, check in self.providers.items()
+        }
         healthy = all(v == OK for v in parts.values()) and OK in providers.values()
         body = {
             "status": "ok" if healthy else "unhealthy",
@@ -101,8 +108,8 @@ def openai_check(base_url: str, read_key: Callable[[], str], http: Any) -> Check
         )
         if response.status in (401, 403):
             return REJECTED
-        # A server without a model list (404) still answered: it is reachable.
-        return OK if response.status < 500 else UNAVAILABLE
+        # A 404 is a wrong base URL, a 429 a quota used up: neither would answer a turn.
+        return OK if 200 <= response.status < 300 else UNAVAILABLE
 
     return check
 
@@ -116,8 +123,11 @@ def bedrock_check(model: str, client: Any) -> Check:
             client.converse(modelId=model, messages=[])
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            if code == "ValidationException":
-                return OK  # authorized and reached; refused only for the empty request
+            message = str(error.response.get("Error", {}).get("Message", "")).lower()
+            # Refused only for the empty request: authorized and reached. An invalid model id, or one
+            # that cannot be called on demand, is a ValidationException too, and names the model.
+            if code == "ValidationException" and "model" not in message:
+                return OK
             if code in ("AccessDeniedException", "UnrecognizedClientException"):
                 return REJECTED
             return UNAVAILABLE

@@ -172,6 +172,7 @@ def deep_health() -> DeepHealth:
         secret=secret_check(key_of(keyed[0])) if keyed else None,
         providers=providers,
         turns_paused=lambda: deps.controls.current().turns_paused,
+        disabled=lambda: deps.controls.current().disabled_providers,
     )
 
 

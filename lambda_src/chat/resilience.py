@@ -183,11 +183,12 @@ class FailoverChat:
         waits: list[int] = []
         refused: LlmBadResponse | None = None
         disabled = self.disabled()
+        skipped = 0  # turned off by an operator: not a failure of this request or of the provider
         for position, provider in enumerate(self.providers):
             breaker = self.breakers[provider.name]
             if provider.name in disabled:
                 self.on_event("provider_disabled", provider=provider.name)
-                waits.append(DISABLED_RETRY_AFTER_SECONDS)
+                skipped += 1
                 continue
             if deadline - time.monotonic() < MIN_ATTEMPT_SECONDS:
                 waits.append(DEFAULT_RETRY_AFTER_SECONDS)
@@ -215,6 +216,8 @@ class FailoverChat:
             return result
         if refused is not None and not waits:
             raise refused
+        if not waits and skipped:
+            raise AllProvidersFailed(retry_after=DISABLED_RETRY_AFTER_SECONDS)
         raise AllProvidersFailed(retry_after=min(waits) if waits else DEFAULT_RETRY_AFTER_SECONDS)
 
     def _attempts(

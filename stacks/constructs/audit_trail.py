@@ -47,12 +47,22 @@ class AuditTrail(Construct):
             iam.PolicyStatement(
                 sid="AllowThisAccountsCloudTrailToEncryptLogs",
                 principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-                actions=["kms:GenerateDataKey*", "kms:DescribeKey"],
+                actions=["kms:GenerateDataKey*"],
                 resources=["*"],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": account},
                     "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails},
                 },
+            )
+        )
+        # DescribeKey carries no encryption context: a statement of its own, held to this account.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisAccountsCloudTrailToDescribeTheKey",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
             )
         )
         access_logs = s3.Bucket(
@@ -75,7 +85,6 @@ class AuditTrail(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
-            bucket_key_enabled=True,
             enforce_ssl=True,
             versioned=True,
             object_lock_enabled=True,
@@ -92,6 +101,17 @@ class AuditTrail(Construct):
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="s3/audit-trail/",
             removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        # CDK's statements for CloudTrail name no source: no other account's trail may write here.
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyOtherAccountsTrails",
+                effect=iam.Effect.DENY,
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects("*")],
+                conditions={"StringNotEquals": {"aws:SourceAccount": account}},
+            )
         )
         acknowledge_rules(
             self.bucket,

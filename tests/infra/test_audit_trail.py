@@ -61,6 +61,7 @@ def test_log_files_are_encrypted_locked_for_the_retention_and_their_reads_logged
         "Days": prod.config.audit_trail_retention_days,
     }
     (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert "BucketKeyEnabled" not in encryption  # a bucket key would also need kms:Decrypt for CloudTrail
     assert encryption["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": access_id}
     assert bucket["DeletionPolicy"] == "Retain"
@@ -71,7 +72,26 @@ def test_log_files_are_encrypted_locked_for_the_retention_and_their_reads_logged
 def test_only_this_accounts_trails_may_encrypt_with_the_key(prod: SynthesizedStage) -> None:
     _, key = _one(prod, "AWS::KMS::Key", "AuditTrailKey")
     statements = key["Properties"]["KeyPolicy"]["Statement"]
-    (cloudtrail,) = [s for s in statements if s.get("Principal") == {"Service": "cloudtrail.amazonaws.com"}]
-    assert cloudtrail["Condition"]["StringEquals"] == {"aws:SourceAccount": prod.config.account}
-    assert "trail/*" in str(cloudtrail["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"])
-    assert set(cloudtrail["Action"]) == {"kms:GenerateDataKey*", "kms:DescribeKey"}
+    trail = {"Service": "cloudtrail.amazonaws.com"}
+    by_action = {str(s["Action"]): s for s in statements if s.get("Principal") == trail}
+    assert set(by_action) == {"kms:GenerateDataKey*", "kms:DescribeKey"}
+    # encrypting needs this account's trail as the encryption context; describing carries none
+    encrypt, describe = by_action["kms:GenerateDataKey*"], by_action["kms:DescribeKey"]
+    assert encrypt["Condition"]["StringEquals"] == {"aws:SourceAccount": prod.config.account}
+    assert "trail/*" in str(encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"])
+    assert describe["Condition"] == {"StringEquals": {"aws:SourceAccount": prod.config.account}}
+
+
+def test_no_other_accounts_trail_may_write_into_the_bucket(prod: SynthesizedStage) -> None:
+    bucket_id, _ = _one(prod, "AWS::S3::Bucket", "AuditTrailLogs")
+    (policy,) = prod.data.find_resources(
+        "AWS::S3::BucketPolicy", {"Properties": {"Bucket": {"Ref": bucket_id}}}
+    ).values()
+    (deny,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "DenyOtherAccountsTrails"
+    ]
+    assert deny["Effect"] == "Deny"
+    assert deny["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert deny["Condition"] == {"StringNotEquals": {"aws:SourceAccount": prod.config.account}}

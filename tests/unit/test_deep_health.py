@@ -4,7 +4,7 @@ half-minute per container however often it is called."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from botocore.exceptions import ClientError
@@ -136,3 +136,52 @@ def test_the_table_probe_reads_a_key_nothing_writes(chat_env: ChatEnv) -> None:
     _deep()
 
     assert chat_env.all_items() == []  # nothing written by the probe
+
+
+def test_bedrock_refusing_the_model_itself_is_a_failure() -> None:
+    class InvalidModel(BedrockRuntime):
+        def converse(self, **request: object) -> None:
+            message = "The provided model identifier is invalid."
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "Converse")
+
+    assert bedrock_check("amazon.nova-nope", InvalidModel("ValidationException"))() == "unavailable"
+
+
+@pytest.mark.parametrize("status", [404, 429])
+def test_a_wrong_base_url_or_a_used_up_quota_is_not_ok(chat_env: ChatEnv, status: int) -> None:
+    chat_env.fake_llm.answer(mode="status", status=status)
+
+    code, body = _deep()
+
+    assert code == 503
+    assert body["providers"] == {"primary": "unavailable"}
+
+
+def test_a_provider_turned_off_is_neither_probed_nor_counted() -> None:
+    probed: list[str] = []
+
+    def check(name: str) -> Callable[[], str]:
+        def probe() -> str:
+            probed.append(name)
+            return "ok"
+
+        return probe
+
+    health = DeepHealth(
+        table=lambda: "ok",
+        secret=None,
+        providers={"a": check("a"), "b": check("b")},
+        turns_paused=lambda: False,
+        disabled=lambda: {"a"},
+    )
+
+    assert health.report()[1]["providers"] == {"a": "disabled", "b": "ok"}
+    assert probed == ["b"]
+    only_off = DeepHealth(
+        table=lambda: "ok",
+        secret=None,
+        providers={"a": check("a")},
+        turns_paused=lambda: False,
+        disabled=lambda: {"a"},
+    )
+    assert only_off.report()[0] == 503

@@ -275,3 +275,16 @@ def test_a_429_asking_for_longer_than_the_deadline_allows_counts_as_a_failure() 
     assert sleeps == []
     assert breakers["primary"].failures == 1
     assert failed.value.retry_after == 60
+
+
+def test_a_provider_turned_off_does_not_turn_the_others_refusal_into_a_retryable_503() -> None:
+    primary = ScriptedProvider("primary")
+    backup = ScriptedProvider("backup", LlmBadResponse("rejected", status=400))
+    chat, events, _, _ = _chat(primary, backup)
+    chat.disabled = lambda: {"primary"}
+
+    with pytest.raises(LlmBadResponse):
+        chat.complete(PROMPT, deadline=_deadline())
+
+    assert primary.calls == 0
+    assert ("provider_disabled", {"provider": "primary"}) in events
