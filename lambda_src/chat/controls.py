@@ -72,15 +72,18 @@ class ControlsReader:
     fetch: Callable[[str, int], str]
     clock: Callable[[], float] = time.monotonic
     _last: RuntimeControls = field(default_factory=RuntimeControls)
+    _last_raw: str | None = None
     _retry_at: float = float("-inf")
 
     def current(self) -> RuntimeControls:
         if not self.parameter_name or self.clock() < self._retry_at:
             return self._last
         try:
-            controls = RuntimeControls.model_validate_json(
-                self.fetch(self.parameter_name, CONTROLS_CACHE_SECONDS)
-            )
+            raw = self.fetch(self.parameter_name, CONTROLS_CACHE_SECONDS)
+            # Read twice a turn (admission, failover) from Powertools' cache: parsed only when it changed.
+            if raw == self._last_raw:
+                return self._last
+            controls = RuntimeControls.model_validate_json(raw)
         except (ControlsUnreadable, ValidationError) as error:
             # Not asked again until the cache time is over: an unreachable SSM must not slow every turn.
             self._retry_at = self.clock() + CONTROLS_CACHE_SECONDS
@@ -90,5 +93,5 @@ class ControlsReader:
                 extra={"error": type(error).__name__, "paused": self._last.turns_paused},
             )
             return self._last
-        self._last = controls
+        self._last, self._last_raw = controls, raw
         return controls

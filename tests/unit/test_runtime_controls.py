@@ -13,7 +13,12 @@ import boto3
 import pytest
 
 from lambda_src.chat import dependencies as deps_module
-from lambda_src.chat.controls import CONTROLS_CACHE_SECONDS, ControlsReader, ControlsUnreadable
+from lambda_src.chat.controls import (
+    CONTROLS_CACHE_SECONDS,
+    ControlsReader,
+    ControlsUnreadable,
+    RuntimeControls,
+)
 from scripts.fake_llm_server import FakeLlm
 from tests.unit.conftest import (
     REGION,
@@ -237,3 +242,22 @@ def test_unknown_fields_from_a_newer_script_do_not_void_the_controls() -> None:
     reader = ControlsReader("/p", fetch=FakeParameter('{"turns_paused": true, "added_later": 1}'))
 
     assert reader.current().turns_paused
+
+
+def test_the_controls_are_parsed_only_when_the_parameter_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    original = RuntimeControls.model_validate_json
+
+    def counting(raw: str) -> RuntimeControls:
+        parsed.append(raw)
+        return original(raw)
+
+    monkeypatch.setattr(RuntimeControls, "model_validate_json", counting)
+    parameter = FakeParameter('{"turns_paused": false}')
+    reader = ControlsReader("/p", fetch=parameter)
+    for _ in range(5):
+        assert not reader.current().turns_paused
+    parameter.value = '{"turns_paused": true}'
+
+    assert reader.current().turns_paused
+    assert len(parsed) == 2
