@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_src.chat.controls import CONTROLS_CACHE_SECONDS, RuntimeControls
+from scripts.issue_api_key import stage_outputs
 from stacks.config import STAGES, StageConfig
 
 
@@ -32,9 +33,7 @@ class RefusedChange(ValueError):
 
 
 def stage_parameter(cloudformation: Any, stage: str) -> str:
-    described = cloudformation.describe_stacks(StackName=f"{stage}-ChatbotData")["Stacks"][0]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-    return str(outputs["RuntimeControlsParameter"])
+    return stage_outputs(cloudformation, stage)["RuntimeControlsParameter"]
 
 
 def read_controls(ssm: Any, name: str) -> RuntimeControls:

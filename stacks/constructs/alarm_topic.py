@@ -21,6 +21,19 @@ from stacks.nag import acknowledge
 TOPIC_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 
 
+def allow_service_to_use_key(key: kms.IKey, sid: str, service: str) -> None:
+    """Let ``service`` (e.g. "sns") encrypt with ``key`` on behalf of this account's resources only."""
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+            actions=list(TOPIC_KEY_ACTIONS),
+            resources=["*"],  # in a key policy, "*" means this key
+            conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(key).account}},
+        )
+    )
+
+
 class OnCallTopic(Construct):
     def __init__(
         self,
@@ -45,15 +58,7 @@ class OnCallTopic(Construct):
         # The statement AWS documents for alarms on encrypted topics, for this account's alarms only
         # (SNS documents aws:SourceAccount on the key policy for service sources; the topic policy
         # below narrows publishing to this account's alarms as well).
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowThisAccountsCloudWatchAlarmsToUseTheKey",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=list(TOPIC_KEY_ACTIONS),
-                resources=["*"],  # in a key policy, "*" means this key
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            )
-        )
+        allow_service_to_use_key(self.key, "AllowThisAccountsCloudWatchAlarmsToUseTheKey", "cloudwatch")
         self.topic = sns.Topic(
             self,
             "AlarmTopic",
@@ -109,13 +114,5 @@ class OnCallTopic(Construct):
             ("AllowSnsToUseTheKeyForThisAccount", "sns"),
             ("AllowEventBridgeToUseTheKeyForThisAccount", "events"),
         ):
-            self.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=sid,
-                    principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
-                    actions=list(TOPIC_KEY_ACTIONS),
-                    resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
-                )
-            )
+            allow_service_to_use_key(self.key, sid, service)
         return queue

@@ -10,7 +10,6 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -18,7 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import StageConfig
-from stacks.constructs.alarm_topic import TOPIC_KEY_ACTIONS
+from stacks.constructs.alarm_topic import allow_service_to_use_key
 from stacks.constructs.chat_function import ChatFunction, build_id
 from stacks.constructs.cost_budget import allow_budgets_to_publish
 from stacks.constructs.log_encryption import LogKey
@@ -59,15 +58,7 @@ class BudgetAction(Construct):
             retention_period=cdk.Duration.days(14),
         )
         # SNS moves an undeliverable notification into this queue, encrypting it with the key.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowSnsToUseTheKeyForTheBudgetActionsDeadLetters",
-                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                actions=list(TOPIC_KEY_ACTIONS),
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
-            )
-        )
+        allow_service_to_use_key(key, "AllowSnsToUseTheKeyForTheBudgetActionsDeadLetters", "sns")
         acknowledge(
             self.dead_letters,
             "Serverless-SQSRedrivePolicy",

@@ -3,15 +3,13 @@ says so, its action on the kill switch, and the rule that reports failed backups
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.config import StageConfig
-from stacks.constructs.alarm_topic import TOPIC_KEY_ACTIONS, OnCallTopic
+from stacks.constructs.alarm_topic import OnCallTopic, allow_service_to_use_key
 from stacks.constructs.budget_action import BudgetAction
 from stacks.constructs.cost_budget import CostBudget, allow_budgets_to_publish
 from stacks.constructs.log_encryption import LogKey
@@ -110,15 +108,6 @@ class Operations(OnCallTopic):
         return rule
 
     def _allow_budgets_to_publish(self) -> None:
-        account = cdk.Stack.of(self).account
         # As for CloudWatch: this account's budgets only.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowThisAccountsBudgetsToUseTheKey",
-                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
-                actions=list(TOPIC_KEY_ACTIONS),
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            )
-        )
+        allow_service_to_use_key(self.key, "AllowThisAccountsBudgetsToUseTheKey", "budgets")
         allow_budgets_to_publish(self.topic)
