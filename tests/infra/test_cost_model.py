@@ -77,6 +77,11 @@ def test_fixed_costs_count_what_the_templates_hold(stage: SynthesizedStage) -> N
     fixed = fixed_per_month(_templates(stage), prices)
 
     assert _item(fixed, f"KMS keys ({keys})") == keys * prices["kms"]["key_per_month"]
+    acls = [r for r in resources if r["Type"] == "AWS::WAFv2::WebACL"]
+    rules = sum(len(acl["Properties"]["Rules"]) for acl in acls)
+    assert _item(fixed, f"web ACLs ({len(acls)}) and their rules ({rules})") == pytest.approx(
+        len(acls) * prices["waf"]["web_acl_per_month"] + rules * prices["waf"]["rule_per_month"]
+    )
     assert (
         _item(fixed, "dashboards (2)") == 2 * prices["cloudwatch"]["dashboard_per_month"]
     )  # the stage's, the edge's
