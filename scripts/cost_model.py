@@ -9,7 +9,8 @@ the turn's duration: the model's answer and the handler's own work), DynamoDB re
 bytes the handler logs (both measured on a follow-up turn with moto, scripts/count_aws_calls.py), the
 access and WAF logs. KMS and Secrets Manager calls are cached per container (the table's key by
 DynamoDB, the LLM key for 5 minutes): a few per container, none per turn. Fixed a month: KMS keys,
-secrets, web ACLs and their rules, alarms by the metrics they read, dashboards. Beside them, the LLM's
+secrets, web ACLs and their rules, alarms by the metrics they read, dashboards, and the Synthetics canary's
+runs (each also a turn, priced as one). Beside them, the LLM's
 own price per 1 million turns at the stage's configured prices. Backup and log storage grow with the
 data kept, and are left out.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from stacks.config import STAGES, StageConfig
 PRICES = Path(__file__).with_name("cost_prices.toml")
 TURNS = 1_000_000
 GB = 1024**3
+MINUTES_PER_MONTH = 30 * 24 * 60
 CHAT_HANDLER = "lambda_src.handlers.chat.handler"
 
 
@@ -89,7 +92,21 @@ def per_million_turns(
     }
 
 
-def fixed_per_month(templates: list[dict[str, Any]], prices: dict[str, Any]) -> dict[str, float]:
+def canary_runs_per_month(templates: list[dict[str, Any]]) -> float:
+    runs = 0.0
+    for r in resources(templates):
+        if r["Type"] == "AWS::Synthetics::Canary":
+            every = re.fullmatch(r"rate\((\d+) minutes?\)", r["Properties"]["Schedule"]["Expression"])
+            if every is None:
+                raise ValueError(f"cannot price the canary schedule {r['Properties']['Schedule']}")
+            runs += MINUTES_PER_MONTH / int(every.group(1))
+    return runs
+
+
+def fixed_per_month(
+    templates: list[dict[str, Any]], prices: dict[str, Any], *, usd_per_turn: float = 0.0
+) -> dict[str, float]:
+    """``usd_per_turn``: what one turn costs (infrastructure and LLM), for the canary's turns."""
     found = resources(templates)
 
     def count(resource_type: str) -> int:
@@ -101,6 +118,15 @@ def fixed_per_month(templates: list[dict[str, Any]], prices: dict[str, Any]) -> 
         sum(1 for m in r["Properties"].get("Metrics", []) if "MetricStat" in m) or 1
         for r in found
         if r["Type"] == "AWS::CloudWatch::Alarm"
+    )
+    runs = canary_runs_per_month(templates)
+    canary = (
+        {
+            f"canary ({runs:,.0f} runs, each one turn)": runs
+            * (prices["synthetics"]["per_canary_run"] + usd_per_turn)
+        }
+        if runs
+        else {}
     )
     return {
         f"KMS keys ({count('AWS::KMS::Key')})": count("AWS::KMS::Key") * prices["kms"]["key_per_month"],
@@ -115,7 +141,7 @@ def fixed_per_month(templates: list[dict[str, Any]], prices: dict[str, Any]) -> 
         + count("AWS::CloudWatch::CompositeAlarm") * prices["cloudwatch"]["composite_alarm_per_month"],
         f"dashboards ({count('AWS::CloudWatch::Dashboard')})": count("AWS::CloudWatch::Dashboard")
         * prices["cloudwatch"]["dashboard_per_month"],
-    }
+    } | canary
 
 
 def llm_per_million_turns(config: StageConfig, prices: dict[str, Any]) -> float:
@@ -139,7 +165,8 @@ def report(
     tokens = f"{prices['turn']['input_tokens']} in + {prices['turn']['output_tokens']} out tokens a turn"
     lines.append(f"  {'LLM (' + tokens + ')':62} {llm_per_million_turns(config, prices):>10,.2f}")
     lines.append(f"    at the configured prices of {models}")
-    fixed = fixed_per_month(templates, prices)
+    usd_per_turn = (sum(turns.values()) + llm_per_million_turns(config, prices)) / TURNS
+    fixed = fixed_per_month(templates, prices, usd_per_turn=usd_per_turn)
     lines.append(f"{config.name}: fixed a month, before any turn")
     lines += [f"  {item:62} {usd:>10,.2f}" for item, usd in fixed.items()]
     lines.append(f"  {'fixed a month':62} {sum(fixed.values()):>10,.2f}")

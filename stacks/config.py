@@ -15,6 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 
 from stacks.config_access import PLACEHOLDER_HOSTED_ZONE_ID, CustomDomain, EdgeConfig, SignUp
+from stacks.config_canary import CanaryConfig
 from stacks.config_delivery import PLACEHOLDER_REPOSITORY, DeliveryConfig
 from stacks.config_llm import LlmConfig, ProviderConfig
 from stacks.config_model import PLACEHOLDER_ACCOUNTS, AlarmThresholds, StageConfig
@@ -25,6 +26,7 @@ __all__ = [
     "PLACEHOLDER_HOSTED_ZONE_ID",
     "STAGES",
     "AlarmThresholds",
+    "CanaryConfig",
     "CustomDomain",
     "EdgeConfig",
     "LlmConfig",
@@ -119,6 +121,7 @@ STAGES: Mapping[str, StageConfig] = {
         deployment_strategy="linear",
         monthly_budget_usd=200.0,
         budget_pauses_turns=True,
+        canary=CanaryConfig(enabled=True, every_minutes=15),
         alarm_emails=("chatbot-oncall-staging@example.com",),  # placeholder
     ),
     "prod": StageConfig(
@@ -161,6 +164,7 @@ STAGES: Mapping[str, StageConfig] = {
         deployment_strategy="canary",
         monthly_budget_usd=2_000.0,
         budget_pauses_turns=True,
+        canary=CanaryConfig(enabled=True, every_minutes=5),
         alarm_emails=("chatbot-oncall@example.com",),  # placeholder
     ),
 }

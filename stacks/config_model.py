@@ -13,6 +13,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 
 from stacks.config_access import PLACEHOLDER_EMAIL_DOMAIN, PLACEHOLDER_HOSTED_ZONE_ID, EdgeConfig, SignUp
+from stacks.config_canary import CanaryConfig
 from stacks.config_delivery import PLACEHOLDER_REPOSITORY, DeliveryConfig
 from stacks.config_llm import LlmConfig
 from stacks.config_stream import StreamConfig
@@ -133,12 +134,21 @@ class StageConfig:
     # invokes) and tell on-call; only an operator turns it off again.
     budget_pauses_turns: bool = False
     alarm_thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
+    # A CloudWatch Synthetics canary that probes the stage through CloudFront (off unless enabled).
+    canary: CanaryConfig = field(default_factory=CanaryConfig)
     jobs: JobsConfig = field(default_factory=JobsConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
 
     def __post_init__(self) -> None:
-        if problems := self.stream.problems(self.name) + self.delivery.problems(self.name):
+        problems = [
+            *self.stream.problems(self.name),
+            *self.delivery.problems(self.name),
+            *self.canary.problems(
+                self.name, self.verification_tier, block_hosting_providers=self.edge.block_hosting_providers
+            ),
+        ]
+        if problems:
             raise ValueError("; ".join(problems))
         if self.lambda_timeout_seconds > API_GATEWAY_INTEGRATION_LIMIT_SECONDS - INIT_ALLOWANCE_SECONDS:
             raise ValueError(

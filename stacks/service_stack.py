@@ -14,6 +14,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.config_canary import canary_name
 from stacks.constructs.chat_alarms import ChatAlarms
 from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.chat_dashboard import ChatDashboard
@@ -126,8 +127,8 @@ class ServiceStack(cdk.Stack):
         self.stream_methods = add_stream_routes(
             api, handler=streaming.alias, timeout_seconds=config.stream.function_timeout_seconds
         )
-        # The verification key answers on its own tier (it has no client profile in the table).
-        tier_by_client = json.dumps({api.verification_key.key_id: config.verification_tier.name})
+        # The stage's own keys answer on the verification tier (they have no client profile in the table).
+        tier_by_client = json.dumps(api.keys.tier_by_client(config))
         for function in (chat.function, worker.function, streaming.function):
             function.add_environment("TIER_BY_CLIENT", tier_by_client)
         # Added by CloudFront to every /api/* request; the regional WAF refuses requests without it.
@@ -155,10 +156,11 @@ class ServiceStack(cdk.Stack):
             log_key=log_key,
         )
         self.api = api.api
+        self.api_keys = api.keys
         if user_pool is not None and config.sign_up.mode == "open":
             UserPoolWaf(self, "UserPoolWaf", user_pool=user_pool, sign_up=config.sign_up, log_key=log_key)
 
-        operations = Operations(
+        self.operations = operations = Operations(
             self, "Operations", config=config, runtime_controls=runtime_controls, log_key=log_key
         )
         if backup_vault is not None:
@@ -217,6 +219,8 @@ class ServiceStack(cdk.Stack):
         dashboard.add_stream_widgets([p.name for p in config.llm.providers])
 
         dashboard.add_queue_widgets(jobs.widget())
+        if config.canary.enabled:
+            dashboard.add_canary_widgets(canary_name(config.name), config.canary.every_minutes)
         SavedQueries(
             self,
             "Queries",
@@ -242,6 +246,13 @@ class ServiceStack(cdk.Stack):
             value=api.verification_key.key_id,
             description="the key make smoke and make integ use, on the verification tier",
         )
+        if api.keys.canary_key is not None:
+            cdk.CfnOutput(
+                self,
+                "CanaryApiKeyId",
+                value=api.keys.canary_key.key_id,
+                description="the key the stage's Synthetics canary calls with, on the verification tier",
+            )
         cdk.CfnOutput(self, "AlarmTopicArn", value=operations.topic.topic_arn)
         cdk.CfnOutput(self, "JobsQueueUrl", value=self.jobs.queue.queue_url)
         cdk.CfnOutput(self, "JobsDeadLetterQueueUrl", value=self.jobs.dlq.queue_url)

@@ -44,6 +44,7 @@ class ChatbotStage(cdk.Stage):
             config=config,
             description=f"Chatbot {config.name}: CloudFront web ACL (us-east-1)",
         )
+        canary_key = self.service.api_keys.canary_key
         self.web = WebStack(
             self,
             "ChatbotWeb",
@@ -53,7 +54,10 @@ class ChatbotStage(cdk.Stage):
             web_acl_arn=self.edge.web_acl.attr_arn,
             certificate=self.edge.certificate,
             users=self.data.users,
-            description=f"Chatbot {config.name}: chat page, CloudFront",
+            alarm_topic=self.service.operations.topic,
+            canary_key_id=canary_key.key_id if canary_key else None,
+            description=f"Chatbot {config.name}: chat page, CloudFront"
+            + (", the Synthetics canary" if canary_key else ""),
         )
         self.edge_watch = EdgeWatchStack(
             self,

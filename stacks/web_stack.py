@@ -14,6 +14,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import StageConfig
@@ -21,6 +22,7 @@ from stacks.constructs.chat_page import ChatPage
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.regional_waf import ORIGIN_VERIFY_HEADER
 from stacks.constructs.response_headers import ResponseHeaders
+from stacks.constructs.stage_canary import StageCanary
 from stacks.constructs.user_directory import UserDirectory
 from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules, skip_checkov
 
@@ -39,7 +41,9 @@ class WebStack(cdk.Stack):
         origin_verify: secretsmanager.ISecret,
         web_acl_arn: str,
         certificate: acm.ICertificate | None,
+        alarm_topic: sns.ITopic,
         users: UserDirectory | None = None,
+        canary_key_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -203,7 +207,11 @@ class WebStack(cdk.Stack):
             route53.ARecord(self, "Alias", zone=zone, record_name=domain.domain_name, target=alias)
             route53.AaaaRecord(self, "AliasIpv6", zone=zone, record_name=domain.domain_name, target=alias)
 
-        log_key = LogKey.of_stage(self, config, encrypts="page deployment's logs")
+        log_key = LogKey.of_stage(
+            self,
+            config,
+            encrypts="page deployment's logs" + (" and canary results" if canary_key_id else ""),
+        )
         ChatPage(
             self,
             "Page",
@@ -214,10 +222,22 @@ class WebStack(cdk.Stack):
             log_key=log_key,
         )
 
-        cdk.CfnOutput(
-            self,
-            "SiteUrl",
-            value=f"https://{domain.domain_name if domain else self.distribution.distribution_domain_name}",
+        site_url = f"https://{domain.domain_name if domain else self.distribution.distribution_domain_name}"
+        # Where config turns it on (the service stack then makes its key).
+        self.canary = (
+            StageCanary(
+                self,
+                "Canary",
+                config=config,
+                site_url=site_url,
+                api_key_id=canary_key_id,
+                alarm_topic=alarm_topic,
+                key=log_key.key,
+                access_logs=self.log_bucket,
+            )
+            if canary_key_id
+            else None
         )
+        cdk.CfnOutput(self, "SiteUrl", value=site_url)
         cdk.CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
         cdk.CfnOutput(self, "SiteBucketName", value=self.site_bucket.bucket_name)

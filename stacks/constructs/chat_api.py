@@ -1,4 +1,4 @@
-"""The REST API: routes, request validation, API keys with a usage plan, logs and tracing."""
+"""The REST API: routes, request validation, logs and tracing; its usage plans and keys are api_keys.py's."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.config import StageConfig
-from stacks.config_delivery import VERIFICATION_KEY_TAG
 from stacks.constructs import chat_api_answers as answers
+from stacks.constructs.api_keys import add_keys_and_plans
 from stacks.constructs.chat_api_errors import add_json_error_responses
 from stacks.constructs.log_encryption import LogKey
 from stacks.nag import acknowledge, skip_checkov
@@ -230,31 +230,10 @@ class ChatApi(Construct):
 
         answers.acknowledge_preflights(self.api)
 
-        self.usage_plans = {
-            tier.name: self.api.add_usage_plan(
-                f"UsagePlan{tier.name.capitalize()}",
-                description=f"{tier.name} tier of the {config.name} chatbot API",
-                throttle=apigw.ThrottleSettings(
-                    rate_limit=tier.throttle.rate_limit, burst_limit=tier.throttle.burst_limit
-                ),
-                quota=apigw.QuotaSettings(limit=tier.requests_per_day, period=apigw.Period.DAY),
-                api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.stage)],
-            )
-            for tier in (*config.tiers, config.verification_tier)
-        }
-        # API Gateway generates the key value at deploy time; it never appears in a template. More
-        # keys, in any tier, come from scripts/issue_api_key.py.
-        self.default_key = self.api.add_api_key("DefaultClientKey", description="First client of the API")
-        self.usage_plans[config.default_tier].add_api_key(self.default_key)
-        # The stage's own key for the checks after each deploy, on a plan and tier of its own; the deploy
-        # job may read its value (and no other key's) by its tag.
-        # Bound to the API through its usage plan only (no stage keys): the functions' environment names
-        # it, and a key bound to the stage would depend on the deployment, which depends on them.
-        self.verification_key = apigw.ApiKey(
-            self, "VerificationKey", description=f"Smoke and contract tests of the {config.name} stage"
-        )
-        cdk.Tags.of(self.verification_key).add(VERIFICATION_KEY_TAG, config.name)
-        self.usage_plans[config.verification_tier.name].add_api_key(self.verification_key)
+        self.keys = add_keys_and_plans(self, self.api, self.stage, config)
+        self.usage_plans = self.keys.usage_plans
+        self.default_key = self.keys.default_key
+        self.verification_key = self.keys.verification_key
 
     def _browser_routes(
         self,

@@ -156,6 +156,34 @@ class ChatDashboard(Construct):
         """For the async path (queue and DLQ depth), added with it."""
         self.dashboard.add_widgets(*widgets)
 
+    def add_canary_widgets(self, canary_name: str, every_minutes: int) -> None:
+        """The stage seen from outside (the web stack's Synthetics canary, by its fixed name): the share
+        of runs that passed, and how long a run took."""
+
+        def canary(name: str, label: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="CloudWatchSynthetics",
+                metric_name=name,
+                dimensions_map={"CanaryName": canary_name},
+                statistic="Average",
+                period=cdk.Duration.minutes(every_minutes),
+                label=label,
+            )
+
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title=f"Canary {canary_name}: runs passed (%)",
+                left=[canary("SuccessPercent", "passed")],
+                left_y_axis=cloudwatch.YAxisProps(min=0, max=100),
+                width=HALF,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"Canary {canary_name}: run duration (ms)",
+                left=[canary("Duration", "duration")],
+                width=HALF,
+            ),
+        )
+
     def add_stream_widgets(self, providers: list[str]) -> None:
         """Streamed replies by provider: time to first token, tokens per second, incomplete streams."""
 

@@ -193,10 +193,13 @@ def test_the_first_key_is_on_the_default_tier_and_the_verification_key_on_its_ow
         for plan_key in stage.service.find_resources("AWS::ApiGateway::UsagePlanKey").values()
     }
     by_name = {
-        next(name for name in ("DefaultClientKey", "VerificationKey") if name in key_id): tier
+        next(name for name in ("DefaultClientKey", "VerificationKey", "CanaryKey") if name in key_id): tier
         for key_id, tier in tier_of_key.items()
     }
-    assert by_name == {"DefaultClientKey": stage.config.default_tier, "VerificationKey": "verification"}
+    own = {"VerificationKey": "verification"} | (
+        {"CanaryKey": "verification"} if stage.config.canary.enabled else {}
+    )
+    assert by_name == {"DefaultClientKey": stage.config.default_tier, **own}
     (verification_key,) = [k for k in tier_of_key if "VerificationKey" in k]
     # Every function that answers turns knows that key's tier (it has no profile in the table) ...
     for handler in (CHAT_HANDLER, WORKER_HANDLER, "lambda_src/run.sh"):
@@ -219,7 +222,7 @@ def test_tier_plans_are_stack_outputs_for_the_key_script(stage: SynthesizedStage
 
 def test_api_key_values_are_generated_by_api_gateway(stage: SynthesizedStage) -> None:
     keys = stage.service.find_resources("AWS::ApiGateway::ApiKey").values()
-    assert len(keys) == 2
+    assert len(keys) == (3 if stage.config.canary.enabled else 2)  # first client, verification, canary
     assert all("Value" not in key["Properties"] for key in keys)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from scripts.cost_model import (
     MeasuredTurn,
+    canary_runs_per_month,
     fixed_per_month,
     llm_per_million_turns,
     load_prices,
@@ -104,3 +105,21 @@ def test_the_report_prints_infrastructure_beside_the_llm_at_the_stages_prices(
     assert llm_per_million_turns(
         dataclasses.replace(stage.config, llm=dearer), prices
     ) > llm_per_million_turns(stage.config, prices)
+
+
+def test_the_canarys_runs_are_priced_with_a_turn_each(stage: SynthesizedStage) -> None:
+    prices = load_prices()
+    templates = _templates(stage)
+    canary = stage.config.canary
+
+    runs = canary_runs_per_month(templates)
+    fixed = fixed_per_month(templates, prices, usd_per_turn=0.01)
+
+    if not canary.enabled:
+        assert runs == 0
+        assert not [item for item in fixed if item.startswith("canary")]
+        return
+    assert runs == pytest.approx(30 * 24 * 60 / canary.every_minutes)
+    assert _item(fixed, f"canary ({runs:,.0f} runs, each one turn)") == pytest.approx(
+        runs * (prices["synthetics"]["per_canary_run"] + 0.01)
+    )
