@@ -9,6 +9,7 @@ is on the stage's verification tier, whose usage plan gives each key its own dai
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from stacks.config_tiers import UsageTier
@@ -17,8 +18,10 @@ KEYED_REQUESTS_PER_RUN = 3
 MINUTES_PER_DAY = 24 * 60
 # How long one run may take (the canary's timeout): its four requests wait at most 5 + 10 + 30 + 10 s.
 RUN_TIMEOUT_SECONDS = 90
-# Synthetics names a canary in at most 21 characters: lower-case letters, digits, - and _.
+# Synthetics takes 1-255 characters of lower-case letters, digits, - and _; 21 (its limit until 2024)
+# keeps the name short in the function and log group names Synthetics derives from it.
 MAX_CANARY_NAME = 21
+CANARY_NAME_CHARACTERS = re.compile(r"[0-9a-z_-]+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,9 +48,11 @@ class CanaryConfig:
             found.append(f"{stage}: canary.failed_runs_to_alarm must be at least 1")
         if not 1 <= self.keep_results_days <= 455:
             found.append(f"{stage}: canary.keep_results_days must be 1-455 (what Synthetics keeps)")
-        if len(canary_name(stage)) > MAX_CANARY_NAME:
+        name = canary_name(stage)
+        if len(name) > MAX_CANARY_NAME or not CANARY_NAME_CHARACTERS.fullmatch(name):
             found.append(
-                f"{stage}: the canary's name {canary_name(stage)!r} is longer than Synthetics allows"
+                f"{stage}: the canary's name {name!r} must be {MAX_CANARY_NAME} lower-case letters, digits, "
+                "- or _ at most (rename the stage)"
             )
         keyed = KEYED_REQUESTS_PER_RUN * self.runs_per_day()
         if keyed > tier.requests_per_day:

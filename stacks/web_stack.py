@@ -207,11 +207,7 @@ class WebStack(cdk.Stack):
             route53.ARecord(self, "Alias", zone=zone, record_name=domain.domain_name, target=alias)
             route53.AaaaRecord(self, "AliasIpv6", zone=zone, record_name=domain.domain_name, target=alias)
 
-        log_key = LogKey.of_stage(
-            self,
-            config,
-            encrypts="page deployment's logs" + (" and canary results" if canary_key_id else ""),
-        )
+        log_key = LogKey.of_stage(self, config, encrypts="page deployment's logs")
         ChatPage(
             self,
             "Page",

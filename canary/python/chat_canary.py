@@ -92,8 +92,12 @@ class CanaryKey:
 
 def read_api_key(key_id: str) -> str:
     import boto3
+    from botocore.config import Config
 
-    return str(boto3.client("apigateway").get_api_key(apiKey=key_id, includeValue=True)["value"])
+    # Short waits and few retries: the whole run has RUN_TIMEOUT_SECONDS (stacks/config_canary.py).
+    quick = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+    client = boto3.client("apigateway", config=quick)
+    return str(client.get_api_key(apiKey=key_id, includeValue=True)["value"])
 
 
 def probe(
@@ -121,11 +125,11 @@ def probe(
 
     step("health", "GET", "/health", lambda s, b: (s == 200 and b.get("status") == "ok", ""))
     try:
-        key.get()
+        api_key = key.get()  # once a run: a 403 below drops it, and the next run reads it again
     except Exception as error:
         steps.append(Step("api key", 0, False, 0.0, f"cannot read key: {type(error).__name__}"))
         return steps
-    deep = step("deep health", "GET", "/health/deep", _deep_health, api_key=key.get())
+    deep = step("deep health", "GET", "/health/deep", _deep_health, api_key=api_key)
     if deep.get("turns") == "paused":
         steps.append(Step("chat", 0, True, 0.0, "skipped: the kill switch is on"))
         return steps
@@ -136,7 +140,7 @@ def probe(
         "POST",
         "/chat",
         _answered,
-        api_key=key.get(),
+        api_key=api_key,
         body={"sessionId": session, "message": f"Canary check {nonce}: reply with the word OK."},
     )
     step(
@@ -144,7 +148,7 @@ def probe(
         "DELETE",
         f"/conversations/{session}",
         lambda s, b: (s == 204, _refusal(b)),
-        api_key=key.get(),
+        api_key=api_key,
     )
     return steps
 
@@ -158,7 +162,9 @@ def _deep_health(status: int, body: dict[str, Any]) -> tuple[bool, str]:
     broken += [
         f"provider {name} {state}" for name, state in providers.items() if state not in ("ok", "disabled")
     ]
-    return status == 200 and body.get("status") == "ok", ", ".join(broken)
+    ok = status == 200 and body.get("status") == "ok"
+    # No parts to name (a 403, a 429, the edge refusing): the API's own words.
+    return ok, ", ".join(broken) or ("" if ok else _refusal(body))
 
 
 def _answered(status: int, body: dict[str, Any]) -> tuple[bool, str]:

@@ -113,7 +113,7 @@ class StageCanary(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             alarm_description=f"The stage's canary failed {canary.failed_runs_to_alarm} runs in a row (or "
             "did not run): from outside, through CloudFront, health, the deep probe or a chat turn fails. "
-            "The run's log names the step (docs/runbooks/elevated-errors.md).",
+            "A failed run's reason names the step (docs/runbooks/elevated-errors.md).",
         )
         action = cw_actions.SnsAction(alarm_topic)
         self.alarm.add_alarm_action(action)
@@ -141,8 +141,10 @@ class StageCanary(Construct):
                 iam.PolicyStatement(
                     actions=["s3:PutObject"], resources=[self.results.arn_for_objects("runs/*")]
                 ),
-                # Its result files take the bucket's default encryption (CDK offers the canary's own
-                # artifact encryption setting to Node.js runtimes only): writing needs a data key.
+                # The bucket's default encryption names the stack's key, and writing under it needs a data
+                # key. CDK offers Synthetics' own artifact-key setting to Node.js runtimes only; should the
+                # Python runtime ask S3 for SSE-KMS itself, S3 uses the AWS managed key aws/s3 instead.
+                # KMS-encrypted at rest either way; which key, check on the first deploy (README).
                 iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn]),
                 iam.PolicyStatement(
                     actions=["cloudwatch:PutMetricData"],

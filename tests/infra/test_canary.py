@@ -150,7 +150,7 @@ def test_the_canary_writes_only_its_own_logs_bucket_prefix_and_metrics(stage: Sy
     }
 
 
-def test_the_results_are_encrypted_with_a_customer_key_and_expire(stage: SynthesizedStage) -> None:
+def test_the_results_bucket_defaults_to_a_customer_key_and_expires(stage: SynthesizedStage) -> None:
     _, canary = _canary(stage)
     bucket_id = canary["ArtifactS3Location"]["Fn::Join"][1][1]["Ref"]
     bucket = stage.web.to_json()["Resources"][bucket_id]["Properties"]
@@ -229,3 +229,9 @@ def test_a_canary_the_edge_would_block_is_refused() -> None:
         replace(prod, edge=replace(prod.edge, block_hosting_providers=True))
     # without a canary the edge may block hosting providers
     replace(prod, canary=CanaryConfig(), edge=replace(prod.edge, block_hosting_providers=True))
+
+
+def test_a_stage_name_synthetics_cannot_take_is_refused_where_the_canary_runs() -> None:
+    for name in ("Prod.EU", "production-europe-west"):
+        with pytest.raises(ValueError, match="canary's name"):
+            replace(STAGES["prod"], name=name)

@@ -146,8 +146,16 @@ def test_a_turn_that_is_not_answered_fails_the_run(
 
     chat = next(s for s in steps if s.name == "chat")
     assert not chat.ok
-    assert detail in chat.detail
+    assert chat.detail.endswith(detail) if detail else chat.detail == ""
     assert any(c["method"] == "DELETE" for c in stage.calls)  # whatever the turn left is erased
+
+
+def test_a_refused_deep_probe_says_what_the_api_said(stage: FakeStage, reader: KeyReader) -> None:
+    stage.answers[("GET", "/api/health/deep")] = (429, {"message": "Too Many Requests"})
+    steps = _run(stage, reader)
+
+    deep = next(s for s in steps if s.name == "deep health")
+    assert (deep.ok, deep.status, deep.detail) == (False, 429, "Too Many Requests")
 
 
 def test_the_kill_switch_skips_the_turn_without_failing(stage: FakeStage, reader: KeyReader) -> None:
