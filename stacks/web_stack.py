@@ -18,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.constructs.bucket_lifecycle import expire_after
 from stacks.constructs.chat_page import ChatPage
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.regional_waf import ORIGIN_VERIFY_HEADER
@@ -58,15 +59,9 @@ class WebStack(cdk.Stack):
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,  # CloudFront standard logs write with ACLs
             # A deleted or overwritten log stays recoverable for a while; logs still expire by retention.
             versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireLogs",
-                    expiration=cdk.Duration.days(config.log_retention_days),
-                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_LOG_DAYS),
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
-                ),
-                s3.LifecycleRule(id="RemoveExpiredDeleteMarkers", expired_object_delete_marker=True),
-            ],
+            lifecycle_rules=expire_after(
+                "ExpireLogs", config.log_retention_days, noncurrent_days=NONCURRENT_LOG_DAYS
+            ),
             # Non-empty buckets cannot be deleted with the stack; they stay behind and expire by lifecycle.
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )

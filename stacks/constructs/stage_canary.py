@@ -22,6 +22,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.config_canary import RUN_TIMEOUT_SECONDS, canary_name
+from stacks.constructs.bucket_lifecycle import expire_after
 from stacks.nag import HIPAA, NIST, PCI, acknowledge, acknowledge_rules
 
 CANARY_CODE = Path(__file__).resolve().parents[2] / "canary"
@@ -58,15 +59,7 @@ class StageCanary(Construct):
             versioned=True,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="s3/canary/",
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireResults",
-                    expiration=keep,
-                    noncurrent_version_expiration=cdk.Duration.days(1),
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
-                ),
-                s3.LifecycleRule(id="RemoveExpiredDeleteMarkers", expired_object_delete_marker=True),
-            ],
+            lifecycle_rules=expire_after("ExpireResults", canary.keep_results_days, noncurrent_days=1),
             # Non-empty buckets cannot be deleted with the stack; it stays behind and expires by lifecycle.
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
