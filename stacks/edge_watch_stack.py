@@ -15,6 +15,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs.alarm_topic import OnCallTopic
+from stacks.constructs.chat_alarms import threshold_alarm
 from stacks.edge_stack import EDGE_REGION
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -113,17 +114,11 @@ class EdgeWatchStack(cdk.Stack):
     def _alarm(
         self, construct_id: str, metric: cloudwatch.IMetric, *, threshold: float, description: str
     ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
+        return threshold_alarm(
             self,
             construct_id,
             metric=metric,
             threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
+            description=description,
+            action=cw_actions.SnsAction(self.on_call.topic),
         )
-        action = cw_actions.SnsAction(self.on_call.topic)
-        alarm.add_alarm_action(action)
-        alarm.add_ok_action(action)
-        return alarm

@@ -18,6 +18,34 @@ DURATION_ALARM_FRACTION_OF_TIMEOUT = 0.8
 GT_OR_EQUAL = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
+def threshold_alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    metric: cloudwatch.IMetric,
+    threshold: float,
+    description: str,
+    action: cloudwatch.IAlarmAction,
+    datapoints: int = 1,
+) -> cloudwatch.Alarm:
+    """At or above ``threshold`` for ``datapoints`` periods in a row; no data is no alarm. Tells
+    ``action`` on alarm and on recovery."""
+    alarm = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        metric=metric,
+        threshold=threshold,
+        evaluation_periods=datapoints,
+        datapoints_to_alarm=datapoints,
+        comparison_operator=GT_OR_EQUAL,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarm_description=description,
+    )
+    alarm.add_alarm_action(action)
+    alarm.add_ok_action(action)
+    return alarm
+
+
 class ChatAlarms(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, action: cloudwatch.IAlarmAction, metrics_namespace: str
@@ -38,19 +66,15 @@ class ChatAlarms(Construct):
         datapoints: int = 1,
         user_facing: bool = False,
     ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
+        alarm = threshold_alarm(
             self,
             construct_id,
             metric=metric,
             threshold=threshold,
-            evaluation_periods=datapoints,
-            datapoints_to_alarm=datapoints,
-            comparison_operator=GT_OR_EQUAL,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
+            description=description,
+            action=self._action,
+            datapoints=datapoints,
         )
-        alarm.add_alarm_action(self._action)
-        alarm.add_ok_action(self._action)
         if user_facing:
             self.user_facing.append(alarm)
         self.all.append(alarm)
