@@ -146,6 +146,24 @@ def chat_env(
     dependencies.cache_clear()
 
 
+@pytest.fixture
+def backup(chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLlm]:
+    """A second provider after chat_env's, on a fake LLM of its own."""
+    fake = FakeLlm().start()
+    monkeypatch.setenv(
+        "LLM_PROVIDERS",
+        json.dumps(
+            [
+                provider_settings("primary", chat_env.fake_llm.base_url),
+                provider_settings("backup", fake.base_url),
+            ]
+        ),
+    )
+    dependencies.cache_clear()
+    yield fake
+    fake.stop()
+
+
 def provider_settings(name: str, base_url: str, timeout_seconds: float = 2) -> dict[str, Any]:
     return {
         "name": name,

@@ -4,12 +4,11 @@ fallbacks, circuit state, quota rejections."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from scripts.fake_llm_server import FakeLlm
-from tests.unit.conftest import ChatEnv, chat, provider_settings
+from tests.unit.conftest import ChatEnv, chat
 
 
 def _emf(output: str) -> list[dict]:
@@ -22,20 +21,10 @@ def _metric(records: list[dict], name: str) -> list[dict]:
 
 
 @pytest.fixture
-def backup(monkeypatch: pytest.MonkeyPatch, chat_env: ChatEnv) -> Iterator[FakeLlm]:
-    fake = FakeLlm().start()
-    monkeypatch.setenv(
-        "LLM_PROVIDERS",
-        json.dumps(
-            [
-                provider_settings("primary", chat_env.fake_llm.base_url),
-                provider_settings("backup", fake.base_url),
-            ]
-        ),
-    )
+def backup(backup: FakeLlm, monkeypatch: pytest.MonkeyPatch) -> FakeLlm:
+    """conftest's second provider, with a breaker that opens on the first failure."""
     monkeypatch.setenv("BREAKER_FAILURE_THRESHOLD", "1")
-    yield fake
-    fake.stop()
+    return backup
 
 
 def test_a_turn_reports_latency_and_tokens(chat_env: ChatEnv, capsys: pytest.CaptureFixture[str]) -> None:

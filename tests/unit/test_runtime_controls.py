@@ -26,7 +26,6 @@ from tests.unit.conftest import (
     StreamApi,
     chat,
     invoke,
-    provider_settings,
     rest_event,
     work_queued_jobs,
 )
@@ -139,23 +138,6 @@ def test_the_streamed_route_is_refused_before_its_first_byte_while_paused(
     assert answer.headers["retry-after"] == "60"
     assert answer.json()["message"] == DEGRADED
     assert chat_env.fake_llm.requests == []
-
-
-@pytest.fixture
-def backup(chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLlm]:
-    fake = FakeLlm().start()
-    monkeypatch.setenv(
-        "LLM_PROVIDERS",
-        json.dumps(
-            [
-                provider_settings("primary", chat_env.fake_llm.base_url),
-                provider_settings("backup", fake.base_url),
-            ]
-        ),
-    )
-    deps_module.dependencies.cache_clear()
-    yield fake
-    fake.stop()
 
 
 def test_a_disabled_provider_is_skipped_for_the_next_one(
