@@ -16,6 +16,7 @@ from scripts.dev_jobs import QueuePoller
 from scripts.dev_lambda import Function, LambdaService
 from scripts.dev_stream import StreamContainer
 from stacks.config import STAGES
+from stacks.config_guardrail import GuardrailConfig
 from stacks.constructs.chat_function import build_id
 from stacks.constructs.job_queue import VISIBILITY_FACTOR
 from stacks.constructs.response_headers import CONTENT_SECURITY_POLICY
@@ -72,6 +73,8 @@ def lambda_environment(
                 [{"name": "dev", "daily_tokens": daily_tokens, "session_requests": session_requests}]
             ),
             "DEFAULT_TIER": "dev",
+            # The stage's guardrail policy, applied by the offline stand-in (guardrail_local.py).
+            **guardrail_environment(CONFIG.guardrail),
             # No CloudWatch or X-Ray locally: metrics would only print EMF lines between the logs.
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -79,6 +82,12 @@ def lambda_environment(
         }
     )
     return environment
+
+
+def guardrail_environment(config: GuardrailConfig) -> dict[str, str]:
+    if not config.enabled:
+        return {}
+    return {"GUARDRAIL_LOCAL_POLICY": json.dumps(config.local_policy()), **config.runtime_environment()}
 
 
 def start_stage(

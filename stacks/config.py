@@ -17,6 +17,7 @@ from aws_cdk import aws_apigateway as apigw
 from stacks.config_access import PLACEHOLDER_HOSTED_ZONE_ID, CustomDomain, EdgeConfig, SignUp
 from stacks.config_canary import CanaryConfig
 from stacks.config_delivery import PLACEHOLDER_REPOSITORY, DeliveryConfig
+from stacks.config_guardrail import GuardrailConfig
 from stacks.config_llm import LlmConfig, ProviderConfig
 from stacks.config_model import PLACEHOLDER_ACCOUNTS, AlarmThresholds, StageConfig
 from stacks.config_tiers import Throttle, UsageTier
@@ -91,6 +92,8 @@ STAGES: Mapping[str, StageConfig] = {
         llm=_DEFAULT_LLM,
         tiers=_TIERS,
         default_tier="free",
+        # A developer's stage keeps answering while Bedrock cannot; transcripts as sent, to debug with.
+        guardrail=GuardrailConfig(fail_open=True),
         monthly_budget_usd=50.0,
         alarm_emails=(),
     ),
@@ -119,6 +122,7 @@ STAGES: Mapping[str, StageConfig] = {
         tiers=_TIERS,
         default_tier="free",
         deployment_strategy="linear",
+        guardrail=GuardrailConfig(fail_open=False, redact_transcripts=True),  # as prod
         monthly_budget_usd=200.0,
         budget_pauses_turns=True,
         canary=CanaryConfig(enabled=True, every_minutes=15),
@@ -162,6 +166,8 @@ STAGES: Mapping[str, StageConfig] = {
         default_tier="free",
         alarm_thresholds=AlarmThresholds(max_tokens_per_hour=5_000_000),
         deployment_strategy="canary",
+        # No turn is answered unchecked; what users send is stored with their PII masked.
+        guardrail=GuardrailConfig(fail_open=False, redact_transcripts=True),
         monthly_budget_usd=2_000.0,
         budget_pauses_turns=True,
         canary=CanaryConfig(enabled=True, every_minutes=5),

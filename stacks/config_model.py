@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from stacks.config_access import PLACEHOLDER_EMAIL_DOMAIN, PLACEHOLDER_HOSTED_ZONE_ID, EdgeConfig, SignUp
 from stacks.config_canary import CanaryConfig
 from stacks.config_delivery import PLACEHOLDER_REPOSITORY, DeliveryConfig
+from stacks.config_guardrail import GuardrailConfig
 from stacks.config_llm import LlmConfig
 from stacks.config_stream import StreamConfig
 from stacks.config_tiers import VERIFICATION_TIER, Throttle, UsageTier
@@ -123,6 +124,8 @@ class StageConfig:
     tiers: tuple[UsageTier, ...]
     default_tier: str  # the plan of the stage's first API key, and of any client without a profile
     idempotency_ttl_seconds: int = 3600
+    # An Amazon Bedrock guardrail on every message and reply, whatever the provider (README, "Guardrails").
+    guardrail: GuardrailConfig = field(default_factory=GuardrailConfig)
     # How a new chat Lambda version takes traffic (CodeDeploy, with automatic rollback on alarms):
     # canary = 10 % for 5 minutes, linear = 10 % more every minute, all_at_once.
     deployment_strategy: Literal["canary", "linear", "all_at_once"] = "all_at_once"
@@ -144,6 +147,7 @@ class StageConfig:
         problems = [
             *self.stream.problems(self.name),
             *self.delivery.problems(self.name),
+            *self.guardrail.problems(self.name),
             *self.canary.problems(
                 self.name, self.verification_tier, block_hosting_providers=self.edge.block_hosting_providers
             ),

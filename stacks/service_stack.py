@@ -19,6 +19,7 @@ from stacks.constructs.chat_alarms import ChatAlarms
 from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.chat_dashboard import ChatDashboard
 from stacks.constructs.chat_function import ChatFunction, build_id
+from stacks.constructs.chat_guardrail import ChatGuardrail
 from stacks.constructs.chat_streaming import ChatStreaming
 from stacks.constructs.job_queue import JobQueue
 from stacks.constructs.log_encryption import LogKey
@@ -61,6 +62,10 @@ class ServiceStack(cdk.Stack):
             build_id=build_id(),
             controls_parameter=runtime_controls.parameter.parameter_name,
         )
+        guardrail = None
+        if config.guardrail.enabled:
+            guardrail = ChatGuardrail(self, "Guardrail", config=config.guardrail, stage_name=config.name)
+            environment.update(guardrail.environment())
         chat = ChatFunction(
             self,
             "Chat",
@@ -131,6 +136,8 @@ class ServiceStack(cdk.Stack):
         tier_by_client = json.dumps(api.keys.tier_by_client(config))
         for function in (chat.function, worker.function, streaming.function):
             function.add_environment("TIER_BY_CLIENT", tier_by_client)
+            if guardrail is not None:
+                guardrail.grant_apply(function)
         # Added by CloudFront to every /api/* request; the regional WAF refuses requests without it.
         self.origin_verify = secretsmanager.Secret(
             self,
@@ -192,6 +199,11 @@ class ServiceStack(cdk.Stack):
             min_streams=stream.incomplete_alarm_min_streams,
         )
         unhealthy = alarms.chat_unhealthy()
+        guardrail_alarms = []
+        if guardrail is not None:
+            guardrail_alarms.append(
+                guardrail.watch(metrics_namespace=metrics_namespace(config), action=operations.alarm_action)
+            )
         for alarm in [
             *deployment.rollback_alarms,
             *streaming.deployment.rollback_alarms,
@@ -212,11 +224,14 @@ class ServiceStack(cdk.Stack):
             alarms=[
                 unhealthy,
                 *alarms.all,
+                *guardrail_alarms,
                 *deployment.rollback_alarms,
                 *streaming.deployment.rollback_alarms,
             ],
         )
         dashboard.add_stream_widgets([p.name for p in config.llm.providers])
+        if guardrail is not None:
+            dashboard.add_guardrail_widgets()
 
         dashboard.add_queue_widgets(jobs.widget())
         if config.canary.enabled:

@@ -24,6 +24,9 @@ from lambda_src.chat.deep_health import (
     secret_check,
     table_check,
 )
+from lambda_src.chat.guardrail import Guardrail, TurnGuard
+from lambda_src.chat.guardrail_bedrock import BedrockGuardrail
+from lambda_src.chat.guardrail_local import LocalGuardrail
 from lambda_src.chat.history import ConversationHistory
 from lambda_src.chat.providers.base import ChatModel, LlmUnavailable
 from lambda_src.chat.quotas import Tier
@@ -47,6 +50,7 @@ class Dependencies:
     store: SessionStore
     llm: ChatModel
     controls: ControlsReader
+    guard: TurnGuard | None = None
 
     def tier(
         self, name: str | None, owner: str | None = None, controls: RuntimeControls | None = None
@@ -80,6 +84,7 @@ class Dependencies:
             max_output_tokens=settings.llm_max_output_tokens,
             tiers=lambda name: self.tier(name, owner, controls),
             requires=requires,
+            guard=self.guard,
         )
 
 
@@ -122,6 +127,32 @@ def build_provider(
         max_output_tokens=settings.llm_max_output_tokens,
         api_key=lambda: read_api_key(secrets, settings.llm_secret_arn, provider.name),
         timeout_seconds=provider.timeout_seconds,
+    )
+
+
+def build_guard(settings: Settings) -> TurnGuard | None:
+    """The stage's guardrail: Bedrock's by id and version, the offline stand-in, or none."""
+    if settings.guardrail_local_policy is not None:
+        guardrail: Guardrail = LocalGuardrail(settings.guardrail_local_policy)
+    elif settings.guardrail_id:
+        guardrail = BedrockGuardrail(
+            _guardrail_client(), identifier=settings.guardrail_id, version=settings.guardrail_version
+        )
+    else:
+        return None
+    return TurnGuard(
+        guardrail=guardrail,
+        fail_open=settings.guardrail_fail_open,
+        stream_chunk_chars=settings.guardrail_stream_chunk_chars,
+    )
+
+
+@cache
+def _guardrail_client() -> Any:
+    # A check sits in front of every turn: a slow guardrail must fail (open or closed) within seconds.
+    return boto3.client(
+        "bedrock-runtime",
+        config=Config(connect_timeout=1, read_timeout=3, retries={"mode": "standard", "max_attempts": 2}),
     )
 
 
@@ -228,4 +259,5 @@ def dependencies() -> Dependencies:
             disabled=lambda: controls.current().disabled_providers,
         ),
         controls=controls,
+        guard=build_guard(settings),
     )

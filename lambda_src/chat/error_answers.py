@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from lambda_src.chat.controls import TurnsPaused
 from lambda_src.chat.dynamo import StoreUnavailable
+from lambda_src.chat.guardrail import GuardrailUnavailable
 from lambda_src.chat.jobs import QueueUnavailable
 from lambda_src.chat.providers.base import DEFAULT_RETRY_AFTER_SECONDS, LlmError
 from lambda_src.chat.quotas import QuotaExceeded
@@ -27,11 +28,15 @@ logger = Logger(child=True)
 STORE_RETRY_AFTER_SECONDS = 2
 LLM_BUSY = "The assistant is busy right now; your message was saved. Please retry shortly."
 UNEXPECTED = "Internal error; quote the request id when reporting it."
+GUARDRAIL_UNAVAILABLE = (
+    "The safety check is unavailable right now, so the message was not answered. Please retry shortly."
+)
 
 # The errors answer_for() knows; anything else is a bug (500).
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
     TurnsPaused,
     QuotaExceeded,
+    GuardrailUnavailable,
     LlmError,
     StoreUnavailable,
     QueueUnavailable,
@@ -80,6 +85,9 @@ def answer_for(error: Exception, *, degraded_reply: str) -> ErrorAnswer:
     if isinstance(error, TurnsPaused):
         count("TurnsPaused")
         return ErrorAnswer(503, degraded_reply, {"Retry-After": str(error.retry_after)})
+    if isinstance(error, GuardrailUnavailable):
+        # Counted where it happened (GuardrailUnavailable, by source); the stage fails closed.
+        return ErrorAnswer(503, GUARDRAIL_UNAVAILABLE, {"Retry-After": str(GuardrailUnavailable.retry_after)})
     if isinstance(error, AllProvidersFailed):
         count("DegradedReplies")
         logger.warning("no provider answered", extra={"retry_after": error.retry_after})

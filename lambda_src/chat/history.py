@@ -47,10 +47,7 @@ class ConversationHistory:
             raise StoreUnavailable("query failed") from error
         truncated = len(items) > limit
         newest = items[:limit]
-        return [
-            {"role": item["role"], "content": item["content"], "createdAtMs": int(item["createdAtMs"])}
-            for item in reversed(newest)
-        ], truncated
+        return [_message(item) for item in reversed(newest)], truncated
 
     def sessions(
         self, owner: str, *, limit: int, after: dict[str, Any] | None = None
@@ -169,3 +166,10 @@ class ConversationHistory:
         if key["sk"].startswith(keys.CACHE_REF_PREFIX):
             return [key, keys.cache_item_key(key["sk"][len(keys.CACHE_REF_PREFIX) :])]
         return [key]
+
+
+def _message(item: dict[str, Any]) -> dict[str, Any]:
+    message = {"role": item["role"], "content": item["content"], "createdAtMs": int(item["createdAtMs"])}
+    if item.get("guardrail"):
+        message["guardrail"] = item["guardrail"]  # what the guardrail did in this turn (policy names)
+    return message

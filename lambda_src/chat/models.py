@@ -143,13 +143,25 @@ class Usage(BaseModel):
         return cls(inputTokens=inputs, outputTokens=outputs, totalTokens=total)
 
 
+class Intervention(BaseModel):
+    """What the stage's guardrail did in a turn (lambda_src/chat/guardrail.py): policy names, no text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: Literal["input", "output"]
+    action: Literal["anonymized", "blocked"]
+    policies: tuple[str, ...]
+
+
 class ChatReply(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     sessionId: str  # noqa: N815
     reply: str
     usage: Usage
+    # Present only where the guardrail intervened (README, "Guardrails").
+    guardrail: tuple[Intervention, ...] | None = None
 
     def to_json(self) -> str:
         """The body as sent (compact, ASCII, as the resolver serializes): replays send these bytes."""
-        return json.dumps(self.model_dump(), separators=(",", ":"))
+        return json.dumps(self.model_dump(mode="json", exclude_none=True), separators=(",", ":"))

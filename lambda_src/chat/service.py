@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_lambda_powertools import Logger
 
 from lambda_src.chat.cache import cache_key
 from lambda_src.chat.dynamo import StoreUnavailable
-from lambda_src.chat.models import ChatReply, ChatRequest, Message, Usage
+from lambda_src.chat.guardrail import TurnGuard, check_input, check_output
+from lambda_src.chat.models import ChatReply, ChatRequest, Intervention, Message, Usage
 from lambda_src.chat.providers.base import ChatModel, Completion, LlmUnavailable
 from lambda_src.chat.quotas import Admission, Tier, estimate_tokens
 from lambda_src.chat.session_store import SessionStore
@@ -48,6 +49,8 @@ class TurnContext:
     max_output_tokens: int = 512
     # An item that must still exist when the turn is admitted: a job's record (erased with its session).
     requires: dict[str, str] | None = None
+    # The stage's guardrail, on the message before anything is stored or asked and on the reply.
+    guard: TurnGuard | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ class Admitted:
 
     turn: Turn
     messages: list[Message]
+    # The guardrail's answer to a blocked message: the model is not asked.
+    blocked: Completion | None = None
+    # What the guardrail did to the message (a blocked or anonymized one).
+    interventions: tuple[Intervention, ...] = ()
 
 
 def admit(
@@ -87,13 +94,17 @@ def admit(
 ) -> Admitted | TurnOutcome:
     """Read the session and admit the turn: Admitted, or the answer of the same message's running turn
     (waited for, at most ``max_wait_seconds`` if given, else while this request can still answer).
-    ``answer_within()`` is how long resends are told this turn may take."""
+    ``answer_within()`` is how long resends are told this turn may take. The guardrail sees the message
+    first: from there on the turn goes on with the message as the guardrail left it."""
+    guarded = check_input(request, context.guard)
+    request = guarded.request
+    blocked = guarded.blocked is not None
     for _ in range(MAX_ADMIT_ATTEMPTS):
         snapshot = store.read(
             context.owner,
             request.sessionId,
             request.message,
-            cache_key=_cache_key(request, context, store, llm),
+            cache_key=None if blocked else _cache_key(request, context, store, llm),
         )
         if snapshot.running is not None:
             waited = _wait_for_first(request, context, store, clock, remaining_seconds, max_wait_seconds)
@@ -112,12 +123,14 @@ def admit(
                 snapshot,
                 turn_id=context.turn_id,
                 tier=tier,
-                tokens=0 if snapshot.cached else estimate_tokens(messages, context.max_output_tokens),
+                tokens=0
+                if snapshot.cached or blocked
+                else estimate_tokens(messages, context.max_output_tokens),
                 # The mark holds as long as this invocation can last; resends are told the turn's own
                 # deadline (the model's budget and the time to store the answer).
                 lease_seconds=remaining_seconds() + LEASE_MARGIN_SECONDS,
                 answer_within=answer_within(),
-                cache_key=None if snapshot.history else _cache_key(request, context, store, llm),
+                cache_key=None if snapshot.history or blocked else _cache_key(request, context, store, llm),
                 requires=context.requires,
             )
         except StateChanged:
@@ -127,7 +140,7 @@ def admit(
             if waited is not None:
                 return waited
             continue
-        return Admitted(turn, messages)
+        return Admitted(turn, messages, blocked=guarded.blocked, interventions=guarded.interventions)
     raise StoreUnavailable("the session kept changing")
 
 
@@ -156,15 +169,21 @@ def reply_to(
     turn = admitted.turn
     cached = turn.snapshot.cached
     try:
-        completion = (
-            cached if cached is not None else _ask(llm, admitted.messages, context, remaining_seconds)
-        )
+        if admitted.blocked is not None:
+            completion = admitted.blocked
+        elif cached is not None:
+            completion = cached
+        else:
+            completion = check_output(_ask(llm, admitted.messages, context, remaining_seconds), context.guard)
     except BaseException:
         abandon(store, turn)
         raise
-    reply = ChatReply(sessionId=request.sessionId, reply=completion.text, usage=completion.usage)
+    completion = with_interventions(completion, admitted)
+    reply = reply_of(request, completion)
     body = reply.to_json()
-    admission, stored = store.finish(turn, completion, body=body, cached=cached is not None)
+    # A blocked message costs no tokens and, like a cached answer, is not cached again.
+    spent_nothing = cached is not None or admitted.blocked is not None
+    admission, stored = store.finish(turn, completion, body=body, cached=spent_nothing)
     if not stored:
         logger.error("reply could not be stored", extra={"turn_id": context.turn_id})
     return TurnOutcome(
@@ -174,6 +193,22 @@ def reply_to(
         reply_stored=stored,
         cache_hit=cached is not None,
         admission=admission,
+    )
+
+
+def with_interventions(completion: Completion, admitted: Admitted) -> Completion:
+    """The reply with the guardrail's interventions on the message first, then on the reply."""
+    if not admitted.interventions or admitted.blocked is not None:
+        return completion  # a blocked message's answer carries its interventions already
+    return replace(completion, interventions=(*admitted.interventions, *completion.interventions))
+
+
+def reply_of(request: ChatRequest, completion: Completion) -> ChatReply:
+    return ChatReply(
+        sessionId=request.sessionId,
+        reply=completion.text,
+        usage=completion.usage,
+        guardrail=completion.interventions or None,
     )
 
 

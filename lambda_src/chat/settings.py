@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, model_validator
 
@@ -70,6 +70,13 @@ class Settings(BaseModel):
     stream_idle_seconds: float = Field(default=30.0, gt=0)
     stream_heartbeat_seconds: float = Field(default=10.0, gt=0)
     stream_admission_wait_seconds: float = Field(default=10.0, gt=0)
+    # The stage's Bedrock guardrail (README, "Guardrails"); none without an id. GUARDRAIL_LOCAL_POLICY
+    # (make dev and the tests) puts the offline stand-in in its place, with the same policy.
+    guardrail_id: str = ""
+    guardrail_version: str = ""
+    guardrail_fail_open: bool = False
+    guardrail_stream_chunk_chars: int = Field(default=400, ge=50, le=1000)
+    guardrail_local_policy: Json[dict[str, Any]] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -82,6 +89,10 @@ class Settings(BaseModel):
             raise ValueError("DEFAULT_TIER must name one of QUOTA_TIERS")
         if not set(self.tier_by_client.values()) <= {t.name for t in self.quota_tiers}:
             raise ValueError("TIER_BY_CLIENT must name tiers of QUOTA_TIERS")
+        if bool(self.guardrail_id) != bool(self.guardrail_version):
+            raise ValueError("GUARDRAIL_ID and GUARDRAIL_VERSION go together")
+        if self.guardrail_id and self.guardrail_local_policy is not None:
+            raise ValueError("GUARDRAIL_LOCAL_POLICY stands in for a guardrail: not both")
         return self
 
     def tier(self, name: str | None, owner: str | None = None) -> TierSettings:

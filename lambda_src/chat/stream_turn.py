@@ -20,7 +20,9 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from lambda_src.chat.dynamo import StoreUnavailable
-from lambda_src.chat.models import ChatReply, ChatRequest, Message, Usage
+from lambda_src.chat.guarded_stream import GuardedPieces
+from lambda_src.chat.guardrail import DEFAULT_BLOCKED_OUTPUT, merged
+from lambda_src.chat.models import ChatRequest, Message, Usage
 from lambda_src.chat.providers.base import ChatModel, Completion, LlmUnavailable, ReplyStream, StreamLimits
 from lambda_src.chat.quotas import Admission, estimate_tokens
 from lambda_src.chat.service import (
@@ -31,6 +33,8 @@ from lambda_src.chat.service import (
     TurnOutcome,
     abandon,
     admit,
+    reply_of,
+    with_interventions,
 )
 from lambda_src.chat.session_store import SessionStore
 from lambda_src.chat.started_stream import StartedStream, StreamStopped
@@ -92,6 +96,8 @@ class Cancellation:
 
 def done_event(outcome: TurnOutcome) -> dict[str, Any]:
     data: dict[str, Any] = {"sessionId": outcome.reply.sessionId, "usage": outcome.reply.usage.model_dump()}
+    if outcome.reply.guardrail:
+        data["guardrail"] = [i.model_dump(mode="json") for i in outcome.reply.guardrail]
     if outcome.admission is not None:
         data["quota"] = quota_of(outcome.admission)
     return data
@@ -137,16 +143,18 @@ def stream_turn(
         return admitted
     emit("start", {**start, **quota_of(admitted.turn.admission)})
     cached = admitted.turn.snapshot.cached
-    if cached is not None:
-        emit("delta", {"text": cached.text})
-        completion = cached
+    ready = admitted.blocked or cached  # the guardrail's answer to a blocked message, or the cached one
+    if ready is not None:
+        emit("delta", {"text": ready.text})
+        completion = ready
     else:
         completion = _stream_reply(
-            admitted, store, llm, timing, remaining_seconds, emit, cancellation, received_at
+            admitted, store, llm, timing, remaining_seconds, emit, cancellation, received_at, context
         )
-    reply = ChatReply(sessionId=request.sessionId, reply=completion.text, usage=completion.usage)
+    completion = with_interventions(completion, admitted)
+    reply = reply_of(request, completion)
     body = reply.to_json()
-    admission, stored = store.finish(admitted.turn, completion, body=body, cached=cached is not None)
+    admission, stored = store.finish(admitted.turn, completion, body=body, cached=ready is not None)
     if not stored:
         logger.error("reply could not be stored", extra={"turn_id": context.turn_id})
     outcome = TurnOutcome(
@@ -174,7 +182,11 @@ def _stream_reply(
     emit: Emit,
     cancellation: Cancellation,
     received_at: float,
+    context: TurnContext,
 ) -> Completion:
+    """The model's reply, handed out as it comes; where the stage has a guardrail, in the chunks it
+    passed (guarded_stream.py). A chunk it blocks ends the reply: the caller is sent a ``guardrail`` event
+    whose text replaces what it was shown, and that text is the reply stored."""
     turn = admitted.turn
     budget = _reply_budget(timing, remaining_seconds())
     now = time.monotonic()
@@ -201,8 +213,9 @@ def _stream_reply(
     first_token_ms = (time.monotonic() - received_at) * 1000
     record_stream_start(started.provider, first_token_ms)
     pieces: list[str] = []
+    guarded = GuardedPieces(started, context.guard) if context.guard is not None else None
     try:
-        for piece in started:
+        for piece in guarded if guarded is not None else started:
             pieces.append(piece)
             emit("delta", {"text": piece})
     except BaseException as error:  # a cut, the caller gone, or anything unforeseen: settle, then raise
@@ -219,10 +232,19 @@ def _stream_reply(
         except StoreUnavailable:
             logger.exception("the tokens of a cut reply could not be settled")
         raise
-    usage = _usage(started, admitted.messages, pieces)
+    blocked = guarded is not None and guarded.blocked is not None
+    if guarded is not None and guarded.blocked is not None:
+        started.close()
+        # Settled on what the model had sent when it was stopped (it reported no usage).
+        usage = _usage(started, admitted.messages, [guarded.received])
+        pieces = [guarded.blocked.text or DEFAULT_BLOCKED_OUTPUT]
+        notes = [i.model_dump(mode="json") for i in merged(guarded.interventions)]
+        emit("guardrail", {"text": pieces[0], "guardrail": notes})
+    else:
+        usage = _usage(started, admitted.messages, pieces)
     record_stream_end(
         started.provider,
-        "complete",
+        "blocked" if blocked else "complete",
         output_tokens=usage.outputTokens,
         seconds=(started.finished_at or time.monotonic()) - started.started_at,
     )
@@ -232,6 +254,7 @@ def _stream_reply(
         model=started.model,
         provider=started.provider,
         latency_ms=(time.monotonic() - asked_at) * 1000,
+        interventions=merged(guarded.interventions) if guarded is not None else (),
     )
 
 

@@ -77,12 +77,46 @@ def _metrics_disabled() -> bool:
     return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true"
 
 
-def provider_metric(name: str, provider: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
-    """A metric of one provider (dimension ``provider``), published at once."""
+def dimensioned_metric(
+    name: str, dimensions: dict[str, str], value: float = 1, unit: MetricUnit = MetricUnit.Count
+) -> None:
+    """A metric with dimensions of its own, published at once; labels only, never text."""
     if _metrics_disabled():
         return
     with single_metric(name=name, unit=unit, value=value) as metric:
-        metric.add_dimension(name="provider", value=provider)
+        for dimension, label in dimensions.items():
+            metric.add_dimension(name=dimension, value=label)
+
+
+def provider_metric(name: str, provider: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
+    """A metric of one provider (dimension ``provider``), published at once."""
+    dimensioned_metric(name, {"provider": provider}, value, unit)
+
+
+def record_guardrail_check(
+    source: str, action: str, policies: tuple[str, ...], *, milliseconds: float
+) -> None:
+    """One guardrail verdict: its latency, and an intervention counted once per policy that acted
+    (dimensions source, action and policy), with an undimensioned total for the alarm and the dashboard."""
+    count("GuardrailChecks")
+    count("GuardrailLatency", milliseconds, MetricUnit.Milliseconds)
+    if action == "NONE":
+        return
+    count("GuardrailInterventions")
+    for policy in policies or ("UNNAMED",):
+        dimensioned_metric(
+            "GuardrailInterventions",
+            {"source": source.lower(), "action": action.lower(), "policy": policy},
+        )
+    logger.info(
+        "guardrail intervened",
+        extra={"source": source.lower(), "action": action.lower(), "policies": list(policies)},
+    )
+
+
+def record_guardrail_unavailable(source: str, *, fail_open: bool) -> None:
+    count("GuardrailUnavailable")
+    dimensioned_metric("GuardrailUnavailable", {"source": source.lower(), "failOpen": str(fail_open).lower()})
 
 
 def version_metric(name: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
@@ -106,7 +140,7 @@ def record_stream_start(provider: str, first_token_ms: float) -> None:
 
 def record_stream_end(provider: str, outcome: str, *, output_tokens: int, seconds: float) -> None:
     """How a started stream ended: complete (with its tokens per second), incomplete (the provider cut
-    it) or stopped (the caller went away; not the provider's failure)."""
+    it), stopped (the caller went away; not the provider's failure) or blocked (by the guardrail)."""
     if outcome == "complete":
         if seconds > 0 and output_tokens:
             count("TokensPerSecond", output_tokens / seconds, MetricUnit.CountPerSecond)
@@ -114,8 +148,9 @@ def record_stream_end(provider: str, outcome: str, *, output_tokens: int, second
     elif outcome == "incomplete":
         count("IncompleteStreams")
         provider_metric("IncompleteStreams", provider, 1)
-    else:
+    elif outcome == "stopped":
         count("StreamsStoppedByClient")
+    # "blocked": the guardrail ended it, counted as an intervention (record_guardrail_check)
 
 
 def record_turn(outcome: TurnOutcome, *, client: str, session_id: str, message_chars: int) -> None:

@@ -176,7 +176,7 @@ class TurnEndings:
                     limit=turn.tier.daily_tokens if settle > 0 else None,
                 )
             )
-        if self.cache is not None and turn.cache_key is not None and not cached:
+        if self.cache is not None and turn.cache_key is not None and not cached and not completion.blocked:
             expires_at = int(now) + self.cache.ttl_seconds
             operations.extend(
                 writes.cached(turn.partition, turn.cache_key, completion, expires_at=expires_at)

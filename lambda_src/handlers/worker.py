@@ -111,7 +111,9 @@ def _answer(job: JobMessage, record: SQSRecord) -> None:
             )
             count("JobsRetried")
         raise
-    jobs.finish(job.owner, job.job_id, status="done", result=outcome.reply.model_dump())
+    jobs.finish(
+        job.owner, job.job_id, status="done", result=outcome.reply.model_dump(mode="json", exclude_none=True)
+    )
     logger.info("job answered")
     count("JobsAnswered")
     if outcome.resend:

@@ -184,6 +184,42 @@ class ChatDashboard(Construct):
             ),
         )
 
+    def add_guardrail_widgets(self) -> None:
+        """The guardrail: interventions by policy, source and action (a search over the dimensions the
+        handlers publish, so every policy shows without being listed here); checks, unavailability and
+        latency."""
+        interventions = cloudwatch.MathExpression(
+            expression=(
+                f"SEARCH('{{{self._namespace},action,policy,service,source}} "
+                "MetricName=\"GuardrailInterventions\"', 'Sum', 300)"
+            ),
+            using_metrics={},
+            label="",
+            period=FIVE_MINUTES,
+        )
+
+        def app(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=self._namespace,
+                metric_name=name,
+                dimensions_map={"service": "chatbot"},
+                statistic=statistic,
+                period=FIVE_MINUTES,
+                label=f"{name} {statistic}",
+            )
+
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Guardrail interventions by policy (source, action)", left=[interventions], width=HALF
+            ),
+            cloudwatch.GraphWidget(
+                title="Guardrail checks, unavailable, latency (ms)",
+                left=[app("GuardrailChecks"), app("GuardrailUnavailable")],
+                right=[app("GuardrailLatency", "p90")],
+                width=HALF,
+            ),
+        )
+
     def add_stream_widgets(self, providers: list[str]) -> None:
         """Streamed replies by provider: time to first token, tokens per second, incomplete streams."""
 

@@ -7,7 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Powertools reads these when the handler's modules are imported, before any fixture runs.
@@ -22,6 +22,7 @@ from moto import mock_aws
 from lambda_src.chat.dependencies import dependencies
 from scripts.fake_llm_server import FakeLlm
 from scripts.local_aws import create_conversation_table, create_job_queues, sqs_event
+from stacks.config_guardrail import GuardrailConfig
 
 REGION = "us-east-1"
 LLM_API_KEY = "sk-test-canary-4f1c9a7e2b8d4c6a"  # a leak canary: must never show up in logs or bodies
@@ -335,3 +336,55 @@ def stream_api(chat_env: ChatEnv, stream_server: StreamApi, monkeypatch: pytest.
     monkeypatch.setenv("STREAM_HEARTBEAT_SECONDS", "0.3")
     monkeypatch.setenv("STREAM_IDLE_SECONDS", "1")
     return stream_server
+
+
+@pytest.fixture
+def guardrail(chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch) -> Callable[..., GuardrailConfig]:
+    """Turns the stage's guardrail on as the offline stand-in (GUARDRAIL_LOCAL_POLICY), from the stage
+    config's defaults with the given changes, as `make dev` runs it."""
+
+    def use(**changes: Any) -> GuardrailConfig:
+        config = GuardrailConfig(**changes)
+        monkeypatch.setenv("GUARDRAIL_LOCAL_POLICY", json.dumps(config.local_policy()))
+        for name, value in config.runtime_environment().items():
+            monkeypatch.setenv(name, value)
+        dependencies.cache_clear()
+        return config
+
+    return use
+
+
+@dataclass
+class FailingGuardrail:
+    """ApplyGuardrail as boto3 answers it when Bedrock is down for the given sources (INPUT, OUTPUT),
+    and finding nothing otherwise."""
+
+    failing: tuple[str, ...]
+    calls: list[str] = field(default_factory=list)
+
+    def apply_guardrail(self, **request: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        self.calls.append(request["source"])
+        if request["source"] in self.failing:
+            raise ClientError(
+                {"Error": {"Code": "ServiceUnavailableException", "Message": "down"}}, "ApplyGuardrail"
+            )
+        return {"action": "NONE", "outputs": [], "assessments": []}
+
+
+@pytest.fixture
+def guardrail_down(chat_env: ChatEnv, monkeypatch: pytest.MonkeyPatch) -> Callable[..., FailingGuardrail]:
+    """The stage's Bedrock guardrail (by id and version), failing for the given sources."""
+    from lambda_src.chat import dependencies as module
+
+    def use(*failing: str, fail_open: bool = False) -> FailingGuardrail:
+        client = FailingGuardrail(failing)
+        monkeypatch.setenv("GUARDRAIL_ID", "gr-test")
+        monkeypatch.setenv("GUARDRAIL_VERSION", "1")
+        monkeypatch.setenv("GUARDRAIL_FAIL_OPEN", "true" if fail_open else "false")
+        monkeypatch.setattr(module, "_guardrail_client", lambda: client)
+        dependencies.cache_clear()
+        return client
+
+    return use

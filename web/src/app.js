@@ -134,12 +134,23 @@
     return "Something went wrong (" + response.status + ").";
   }
 
-  function markIncomplete(reply, note) {
-    reply.classList.add("message--incomplete");
+  function addNote(reply, note) {
     const mark = document.createElement("span");
     mark.className = "message__note";
     mark.textContent = " (" + note + ")";
     reply.append(mark);
+  }
+
+  function markIncomplete(reply, note) {
+    reply.classList.add("message--incomplete");
+    addNote(reply, note);
+  }
+
+  // What the stage's guardrail did to a turn (README, "Guardrails"), in words; "" if nothing.
+  function guardrailNote(interventions) {
+    if (!Array.isArray(interventions) || interventions.length === 0) return "";
+    if (interventions.some((i) => i.action === "blocked")) return "withheld by the content guardrail";
+    return "personal details masked";
   }
 
   async function submit() {
@@ -173,6 +184,7 @@
     let reply = null; // the answer's text node, once the API has taken the message
     let ended = null;
     let failure = null;
+    let guarded = "";
     try {
       const response = await fetch(who.prefix + "/chat/stream", {
         method: "POST",
@@ -193,6 +205,12 @@
             statusLine.textContent = "The assistant is writing…";
           }
           reply.lastChild.textContent += data.text;
+        } else if (name === "guardrail" && typeof data.text === "string") {
+          // A blocked chunk: what was shown so far is replaced by the guardrail's message.
+          if (!reply) reply = addMessage("assistant", "", question);
+          reply.lastChild.textContent = data.text;
+        } else if (name === "done") {
+          guarded = guardrailNote(data.guardrail);
         } else if (name === "error") {
           failure = data;
         }
@@ -214,7 +232,8 @@
       stop.hidden = true;
     }
     if (ended === "done") {
-      if (!reply) addMessage("assistant", "", question);
+      if (!reply) reply = addMessage("assistant", "", question);
+      if (guarded) addNote(reply, guarded);
     } else if (ended !== "refused") {
       // Taken, but the reply did not finish: it is shown as it got, marked, and Retry asks again.
       if (reply) markIncomplete(reply, ended === "stopped" ? "stopped" : "incomplete");
@@ -248,7 +267,9 @@
       messages.replaceChildren();
       if (body.truncated) addMessage("notice", "Earlier messages of this conversation are not shown.");
       for (const message of body.messages) {
-        addMessage(message.role === "user" ? "user" : "assistant", String(message.content));
+        const shownMessage = addMessage(message.role === "user" ? "user" : "assistant", String(message.content));
+        const note = guardrailNote(message.guardrail);
+        if (note) addNote(shownMessage, note);
       }
     } catch (_) {
       // the conversation simply starts empty

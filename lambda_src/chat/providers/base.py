@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from lambda_src.chat.models import Message, Usage
+from lambda_src.chat.models import Intervention, Message, Usage
 
 DEFAULT_RETRY_AFTER_SECONDS = 5
 MAX_RETRY_AFTER_SECONDS = 120
@@ -46,6 +46,13 @@ class Completion:
     model: str
     latency_ms: float = 0.0
     provider: str = ""
+    # What the stage's guardrail did to the message and to this reply (lambda_src/chat/guardrail.py).
+    interventions: tuple[Intervention, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        """The text is the guardrail's message, not an answer: never cached."""
+        return any(i.action == "blocked" for i in self.interventions)
 
 
 class ChatModel(Protocol):
