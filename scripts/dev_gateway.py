@@ -27,12 +27,14 @@ ROUTES: tuple[tuple[str, frozenset[str], str], ...] = (
     ("/chat/jobs/{jobId}", frozenset({"GET"}), KEY),
     ("/conversations", frozenset({"GET"}), KEY),
     ("/conversations/{sessionId}", frozenset({"GET", "DELETE"}), KEY),
+    ("/conversations/{sessionId}/messages/{messageId}/feedback", frozenset({"POST"}), KEY),
     ("/health", frozenset({"GET"}), ANYONE),
     ("/health/deep", frozenset({"GET"}), KEY),
     ("/web/chat", frozenset({"POST"}), USER),
     ("/web/chat/stream", frozenset({"POST"}), USER),
     ("/web/conversations", frozenset({"GET"}), USER),
     ("/web/conversations/{sessionId}", frozenset({"GET", "DELETE"}), USER),
+    ("/web/conversations/{sessionId}/messages/{messageId}/feedback", frozenset({"POST"}), USER),
 )
 # The edge web ACL's ChatBodyTooLarge rule: these path prefixes, bodies over the stage's limit.
 BODY_LIMITED_PREFIXES = ("/chat", "/web/chat")

@@ -62,6 +62,7 @@ def per_turn_overhead(turns: int) -> list[float]:
     )
     from lambda_src.chat import dependencies as deps_module
     from lambda_src.chat.controls import ControlsReader
+    from lambda_src.chat.feedback import FeedbackStore
     from lambda_src.chat.history import ConversationHistory
     from lambda_src.chat.models import Message, Usage
     from lambda_src.chat.providers.base import Completion
@@ -122,6 +123,7 @@ def per_turn_overhead(turns: int) -> list[float]:
         store=SessionStore(table, retention_days=7, history_turns=10, clock=time.time),
         llm=Model(),
         controls=ControlsReader("", fetch=lambda name, max_age: "{}"),  # no parameter: no SSM call
+        feedback=FeedbackStore(table, clock=time.time),
     )
     handler_module.dependencies = lambda: stub  # type: ignore[assignment]
 

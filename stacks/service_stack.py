@@ -21,6 +21,7 @@ from stacks.constructs.chat_dashboard import ChatDashboard
 from stacks.constructs.chat_function import ChatFunction, build_id
 from stacks.constructs.chat_guardrail import ChatGuardrail
 from stacks.constructs.chat_streaming import ChatStreaming
+from stacks.constructs.feedback_routes import add_feedback_routes
 from stacks.constructs.job_queue import JobQueue
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.operations import Operations
@@ -129,6 +130,7 @@ class ServiceStack(cdk.Stack):
         api = ChatApi(
             self, "Api", config=config, handler=deployment.alias, log_key=log_key, user_pool=user_pool
         )
+        self.feedback_methods = add_feedback_routes(api)
         self.stream_methods = add_stream_routes(
             api, handler=streaming.alias, timeout_seconds=config.stream.function_timeout_seconds
         )

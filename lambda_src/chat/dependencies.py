@@ -24,6 +24,7 @@ from lambda_src.chat.deep_health import (
     secret_check,
     table_check,
 )
+from lambda_src.chat.feedback import FeedbackStore
 from lambda_src.chat.guardrail import Guardrail, TurnGuard
 from lambda_src.chat.guardrail_bedrock import BedrockGuardrail
 from lambda_src.chat.guardrail_local import LocalGuardrail
@@ -50,6 +51,7 @@ class Dependencies:
     store: SessionStore
     llm: ChatModel
     controls: ControlsReader
+    feedback: FeedbackStore
     guard: TurnGuard | None = None
 
     def tier(
@@ -259,5 +261,6 @@ def dependencies() -> Dependencies:
             disabled=lambda: controls.current().disabled_providers,
         ),
         controls=controls,
+        feedback=FeedbackStore(table, clock=time.time),
         guard=build_guard(settings),
     )

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from lambda_src.chat.controls import TurnsPaused
 from lambda_src.chat.dynamo import StoreUnavailable
+from lambda_src.chat.feedback import MessageNotFound
 from lambda_src.chat.guardrail import GuardrailUnavailable
 from lambda_src.chat.jobs import QueueUnavailable
 from lambda_src.chat.providers.base import DEFAULT_RETRY_AFTER_SECONDS, LlmError
@@ -37,6 +38,7 @@ KNOWN_ERRORS: tuple[type[Exception], ...] = (
     TurnsPaused,
     QuotaExceeded,
     GuardrailUnavailable,
+    MessageNotFound,
     LlmError,
     StoreUnavailable,
     QueueUnavailable,
@@ -85,6 +87,8 @@ def answer_for(error: Exception, *, degraded_reply: str) -> ErrorAnswer:
     if isinstance(error, TurnsPaused):
         count("TurnsPaused")
         return ErrorAnswer(503, degraded_reply, {"Retry-After": str(error.retry_after)})
+    if isinstance(error, MessageNotFound):
+        return ErrorAnswer(404, "No such reply in this conversation (it may have expired or been erased).")
     if isinstance(error, GuardrailUnavailable):
         # Counted where it happened (GuardrailUnavailable, by source); the stage fails closed.
         return ErrorAnswer(503, GUARDRAIL_UNAVAILABLE, {"Retry-After": str(GuardrailUnavailable.retry_after)})

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_src.chat import keys
 from lambda_src.chat.dynamo import SECONDS_PER_DAY, StoreUnavailable
+from lambda_src.chat.feedback import FEEDBACK_PREFIX, message_id
 
 # An erased session keeps an empty state item this long: the bumped generation that stops a turn still
 # running from writing back. Turns last minutes at most.
@@ -151,10 +152,10 @@ class ConversationHistory:
 
     @staticmethod
     def _older(item: dict[str, Any], generation: int) -> bool:
-        """Whether the item was written before the erasure. Transcript items and running marks carry
-        the generation their turn started with; every other item of the partition goes."""
+        """Whether the item was written before the erasure. Transcript items, running marks and feedback
+        carry the generation their turn started with; every other item of the partition goes."""
         sort_key = str(item["sk"])
-        if sort_key.startswith((keys.TURN_PREFIX, keys.PENDING_PREFIX)):
+        if sort_key.startswith((keys.TURN_PREFIX, keys.PENDING_PREFIX, FEEDBACK_PREFIX)):
             return int(item.get("gen", 0)) < generation
         return True
 
@@ -170,6 +171,8 @@ class ConversationHistory:
 
 def _message(item: dict[str, Any]) -> dict[str, Any]:
     message = {"role": item["role"], "content": item["content"], "createdAtMs": int(item["createdAtMs"])}
+    if item["role"] == "assistant":
+        message["messageId"] = message_id(int(item["createdAtMs"]), str(item["turnId"]))
     if item.get("guardrail"):
         message["guardrail"] = item["guardrail"]  # what the guardrail did in this turn (policy names)
     return message

@@ -159,6 +159,8 @@ class ChatReply(BaseModel):
     sessionId: str  # noqa: N815
     reply: str
     usage: Usage
+    # The reply's id, for feedback on it (lambda_src/chat/feedback.py).
+    messageId: str | None = None  # noqa: N815
     # Present only where the guardrail intervened (README, "Guardrails").
     guardrail: tuple[Intervention, ...] | None = None
 

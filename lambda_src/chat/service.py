@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 
 from lambda_src.chat.cache import cache_key
 from lambda_src.chat.dynamo import StoreUnavailable
+from lambda_src.chat.feedback import message_id
 from lambda_src.chat.guardrail import TurnGuard, check_input, check_output
 from lambda_src.chat.models import ChatReply, ChatRequest, Intervention, Message, Usage
 from lambda_src.chat.providers.base import ChatModel, Completion, LlmUnavailable
@@ -179,7 +180,7 @@ def reply_to(
         abandon(store, turn)
         raise
     completion = with_interventions(completion, admitted)
-    reply = reply_of(request, completion)
+    reply = reply_of(request, completion, turn)
     body = reply.to_json()
     # A blocked message costs no tokens and, like a cached answer, is not cached again.
     spent_nothing = cached is not None or admitted.blocked is not None
@@ -203,11 +204,12 @@ def with_interventions(completion: Completion, admitted: Admitted) -> Completion
     return replace(completion, interventions=(*admitted.interventions, *completion.interventions))
 
 
-def reply_of(request: ChatRequest, completion: Completion) -> ChatReply:
+def reply_of(request: ChatRequest, completion: Completion, turn: Turn) -> ChatReply:
     return ChatReply(
         sessionId=request.sessionId,
         reply=completion.text,
         usage=completion.usage,
+        messageId=message_id(turn.created_ms, turn.turn_id),
         guardrail=completion.interventions or None,
     )
 

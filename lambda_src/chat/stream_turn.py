@@ -96,6 +96,8 @@ class Cancellation:
 
 def done_event(outcome: TurnOutcome) -> dict[str, Any]:
     data: dict[str, Any] = {"sessionId": outcome.reply.sessionId, "usage": outcome.reply.usage.model_dump()}
+    if outcome.reply.messageId:
+        data["messageId"] = outcome.reply.messageId
     if outcome.reply.guardrail:
         data["guardrail"] = [i.model_dump(mode="json") for i in outcome.reply.guardrail]
     if outcome.admission is not None:
@@ -152,7 +154,7 @@ def stream_turn(
             admitted, store, llm, timing, remaining_seconds, emit, cancellation, received_at, context
         )
     completion = with_interventions(completion, admitted)
-    reply = reply_of(request, completion)
+    reply = reply_of(request, completion, admitted.turn)
     body = reply.to_json()
     admission, stored = store.finish(admitted.turn, completion, body=body, cached=ready is not None)
     if not stored:

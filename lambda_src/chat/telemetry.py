@@ -180,3 +180,23 @@ def record_turn(outcome: TurnOutcome, *, client: str, session_id: str, message_c
             "cache_hit": outcome.cache_hit,
         },
     )
+
+
+def record_feedback(
+    rating: str, previous: str | None, *, model: str, provider: str, category: str | None, commented: bool
+) -> None:
+    """Feedback on a reply, by kind (``up``, ``down``), model and provider. A changed rating moves its vote:
+    the new kind counts +1 and the old one -1, so sums stay one vote per reply. Never the comment."""
+    count("FeedbackGiven")
+    if previous == rating:
+        return
+    count("FeedbackUp" if rating == "up" else "FeedbackDown")
+    dimensioned_metric("Feedback", {"kind": rating, "model": model, "provider": provider})
+    if previous is not None:
+        count("FeedbackChanged")
+        count("FeedbackUp" if previous == "up" else "FeedbackDown", -1)
+        dimensioned_metric("Feedback", {"kind": previous, "model": model, "provider": provider}, -1)
+    logger.info(
+        "feedback given",
+        extra={"rating": rating, "previous": previous, "category": category, "commented": commented},
+    )

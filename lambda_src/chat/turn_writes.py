@@ -99,6 +99,8 @@ class TurnWrites:
             item["inputTokens"], item["outputTokens"] = reply.usage.inputTokens, reply.usage.outputTokens
             if reply.model:
                 item["model"] = reply.model
+            if reply.provider:
+                item["provider"] = reply.provider  # feedback is counted by model and provider
             if reply.interventions:
                 item["guardrail"] = [i.model_dump(mode="json") for i in reply.interventions]
         name = "message" if reply is None else "reply"

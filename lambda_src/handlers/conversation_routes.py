@@ -4,6 +4,7 @@ Together, GET /conversations and GET /conversations/{sessionId} export everythin
 GET    /conversations                 the caller's sessions, most recently active first, paginated
 GET    /conversations/{sessionId}     the caller's transcript of that session
 DELETE /conversations/{sessionId}     erase the session and everything it left (GDPR)
+POST   /conversations/{sessionId}/messages/{messageId}/feedback   thumbs up or down on a reply
 (and the same under /web/ for signed-in people)
 """
 
@@ -20,8 +21,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from lambda_src.chat import keys
 from lambda_src.chat.dependencies import dependencies
+from lambda_src.chat.feedback import BLOCKED_COMMENT_STORED, FeedbackRequest, parse_message_id
+from lambda_src.chat.guardrail import TurnGuard
 from lambda_src.chat.models import BadRequest, parse_session_id
-from lambda_src.chat.telemetry import count
+from lambda_src.chat.telemetry import count, record_feedback
 from lambda_src.handlers.http import client_of
 
 logger = Logger(child=True)
@@ -63,6 +66,42 @@ def erase(sessionId: str) -> Response[str]:  # noqa: N803
     logger.info("conversation erased", extra={"session_id": session_id, "messages": deleted})
     count("ConversationsErased")
     return Response(status_code=204, body="")
+
+
+@router.post("/conversations/<sessionId>/messages/<messageId>/feedback")
+@router.post("/web/conversations/<sessionId>/messages/<messageId>/feedback")
+def feedback(sessionId: str, messageId: str) -> dict[str, Any]:  # noqa: N803
+    session_id = parse_session_id(sessionId)
+    parse_message_id(messageId)
+    request = FeedbackRequest.parse(router.current_event.body)
+    deps = dependencies()
+    owner = client_of(router.current_event)
+    given = deps.feedback.give(
+        owner, session_id, messageId, request, comment=_guarded_comment(request.comment, deps.guard)
+    )
+    record_feedback(
+        request.rating,
+        given.previous_rating,
+        model=given.model,
+        provider=given.provider,
+        category=request.category,
+        commented=request.comment is not None,
+    )
+    answer = {"sessionId": session_id, "messageId": messageId, "rating": request.rating}
+    for name in ("category", "comment"):
+        if name in given.item:
+            answer[name] = given.item[name]
+    return answer
+
+
+def _guarded_comment(comment: str | None, guard: TurnGuard | None) -> str | None:
+    """A comment is the user's text too: where the guardrail masks messages, it masks comments."""
+    if comment is None or guard is None:
+        return comment
+    verdict = guard.check(comment, "INPUT")
+    if verdict.action == "BLOCKED":
+        return BLOCKED_COMMENT_STORED
+    return verdict.text
 
 
 def _limit(value: str | None) -> int:

@@ -148,7 +148,7 @@ class ChatApi(Construct):
             content_type="application/json",
             schema=chat_request_schema(config.max_message_chars),
         )
-        integration = apigw.LambdaIntegration(handler)
+        self.integration = integration = apigw.LambdaIntegration(handler)
 
         self.chat_resource = chat = self.api.root.add_resource("chat")
         self.chat_method = chat.add_method(
@@ -181,7 +181,7 @@ class ChatApi(Construct):
             answers.acknowledge_api_key_auth(method, f"{method.http_method} {method.resource.path}", None)
 
         conversations = self.api.root.add_resource("conversations")
-        session = conversations.add_resource("{sessionId}")
+        self.session_resource = session = conversations.add_resource("{sessionId}")
         self.conversation_methods = [
             conversations.add_method(
                 "GET",
@@ -210,6 +210,7 @@ class ChatApi(Construct):
         self.web_methods: list[apigw.Method] = []
         self.authorizer: apigw.CognitoUserPoolsAuthorizer | None = None
         self.web_chat_resource: apigw.Resource | None = None
+        self.web_session_resource: apigw.Resource | None = None
         if user_pool is not None:
             self._browser_routes(user_pool, integration, validator, chat_model)
 
@@ -273,7 +274,7 @@ class ChatApi(Construct):
                 request_parameters=SESSION_LIST_PARAMETERS,
             )
         )
-        session = conversations.add_resource("{sessionId}")
+        self.web_session_resource = session = conversations.add_resource("{sessionId}")
         for verb in ("GET", "DELETE"):
             self.web_methods.append(
                 session.add_method(

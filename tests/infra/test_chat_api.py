@@ -59,8 +59,8 @@ def test_every_route_that_takes_a_body_validates_it_whatever_the_content_type(
     stage: SynthesizedStage,
 ) -> None:
     posts = stage.service.find_resources("AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "POST"}})
-    # /chat, /chat/stream, /chat/jobs; /web/chat, /web/chat/stream
-    assert len(posts) == (5 if stage.config.browser_sign_in else 3)
+    # /chat, /chat/stream, /chat/jobs, feedback; /web/chat, /web/chat/stream, /web/ feedback
+    assert len(posts) == (7 if stage.config.browser_sign_in else 4)
     for method in posts.values():
         assert method["Properties"]["RequestModels"].keys() == {"$default"}
         assert "RequestValidatorId" in method["Properties"]
@@ -75,7 +75,11 @@ def test_health_is_open_and_reaches_the_same_function(stage: SynthesizedStage) -
 
 
 def test_chat_model_bounds_the_message_and_the_session_id(stage: SynthesizedStage) -> None:
-    (model,) = stage.service.find_resources("AWS::ApiGateway::Model").values()
+    (model,) = [
+        m
+        for m in stage.service.find_resources("AWS::ApiGateway::Model").values()
+        if m["Properties"]["Schema"]["title"] == "ChatRequest"
+    ]
     schema = model["Properties"]["Schema"]
     assert schema["required"] == ["sessionId", "message"]
     assert schema["additionalProperties"] is False
@@ -312,3 +316,27 @@ def test_the_deep_health_probe_needs_a_key_and_reaches_the_chat_function(stage: 
     chat = _method(stage, "POST", "chat")
     assert deep["ApiKeyRequired"] is True
     assert deep["Integration"]["Uri"] == chat["Integration"]["Uri"]
+
+
+def test_feedback_routes_validate_their_body_and_need_a_key_or_a_user(stage: SynthesizedStage) -> None:
+    (model,) = [
+        m
+        for m in stage.service.find_resources("AWS::ApiGateway::Model").values()
+        if m["Properties"]["Schema"]["title"] == "FeedbackRequest"
+    ]
+    schema = model["Properties"]["Schema"]
+    assert schema["required"] == ["rating"]
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["rating"]["enum"] == ["up", "down"]
+    assert schema["properties"]["comment"]["maxLength"] == 1000  # 500 code points, as UTF-16 at most
+    resources = stage.service.to_json()["Resources"]
+    feedback = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::Method"
+        and r["Properties"]["HttpMethod"] == "POST"
+        and resources[r["Properties"]["ResourceId"]["Ref"]]["Properties"]["PathPart"] == "feedback"
+    ]
+    assert len(feedback) == (2 if stage.config.browser_sign_in else 1)
+    for method in feedback:
+        assert method.get("ApiKeyRequired") is True or method["AuthorizationType"] == "COGNITO_USER_POOLS"

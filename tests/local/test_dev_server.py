@@ -224,7 +224,11 @@ def test_a_chunked_body_is_read_like_any_other(server: str) -> None:
 def test_a_reply_streams_through_the_dev_gateway_as_it_is_generated(server: str, llm: FakeLlm) -> None:
     from scripts.sse_client import post_stream
 
-    llm.answer(reply="one two three four five", token_delay=0.3)
+    # The dev stage's guardrail releases a streamed reply in checked chunks, the first from 120 characters
+    # at a sentence end (README, "Guardrails"): a first sentence that long, then words still to come.
+    first_sentence = " ".join(f"word{n}" for n in range(25)) + "."
+    reply = first_sentence + " " + " ".join(f"more{n}" for n in range(10))
+    llm.answer(reply=reply, token_delay=0.1)
     body = {"sessionId": "session-stream", "message": "stream please"}
     refused = post_stream(server + "/api/chat/stream", body, {"x-api-key": "wrong"})
     assert refused.status == 403
@@ -239,9 +243,8 @@ def test_a_reply_streams_through_the_dev_gateway_as_it_is_generated(server: str,
     assert llm.requests[-1].stream_end is None
     rest = list(events)
     answer.close()
-    assert first.data["text"] + "".join(e.data["text"] for e in rest if e.name == "delta") == (
-        "one two three four five"
-    )
+    assert first.data["text"] == first_sentence
+    assert first.data["text"] + "".join(e.data["text"] for e in rest if e.name == "delta") == reply
     assert rest[-1].name == "done"
     transcript = _call(server, "GET", "/api/conversations/session-stream", headers={"x-api-key": API_KEY})
-    assert [m["content"] for m in transcript.body["messages"]] == ["stream please", "one two three four five"]
+    assert [m["content"] for m in transcript.body["messages"]] == ["stream please", reply]

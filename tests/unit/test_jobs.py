@@ -102,6 +102,7 @@ def test_a_retryable_failure_puts_the_job_back_for_the_next_delivery(chat_env: C
         "sessionId": "session-0001",
         "reply": "Now it works.",
         "usage": _status(job_id).body["usage"],
+        "messageId": _status(job_id).body["messageId"],  # the reply's, for feedback on it
     }
 
 
