@@ -14,7 +14,14 @@ from tests.browser.conftest import ARTIFACTS, send, with_key
 # Starts a browser, a server or a tool in a process of its own: make test-e2e runs it.
 pytestmark = pytest.mark.e2e
 
-REPLY = "The first words arrive long before the last ones do, one at a time."
+# The dev stage's guardrail releases a streamed reply in checked chunks, the first once 120 characters end
+# at a sentence (README, "Guardrails"): a first sentence that long, then words the model is still writing.
+FIRST_SENTENCE = (
+    "The first words arrive long before the last ones do, one at a time, as the model writes them down "
+    "for you to read right now."
+)
+REPLY = FIRST_SENTENCE + " " + " ".join(f"more{n}" for n in range(30))
+WORDS_BEFORE_THE_REST = len(FIRST_SENTENCE.split()) + 1  # the chunk is released when the next word comes
 
 
 def _wait_for(condition: object, seconds: float = 10) -> None:
@@ -26,7 +33,7 @@ def _wait_for(condition: object, seconds: float = 10) -> None:
 
 def test_the_first_words_are_on_screen_while_the_model_is_still_generating(page: Page, llm: FakeLlm) -> None:
     with_key(page)
-    llm.answer(reply=REPLY, token_delay=0.25)  # 14 words: 3.5 s in all
+    llm.answer(reply=REPLY, token_delay=0.1)  # 55 words: 5.5 s in all, the first chunk after 2.5 s
     send(page, "stream to me")
 
     reply = page.locator(".message--assistant")
@@ -49,13 +56,19 @@ def test_model_text_is_shown_as_text_never_as_html(page: Page, llm: FakeLlm) -> 
 
 def test_stop_ends_the_reply_and_the_model_call(page: Page, llm: FakeLlm) -> None:
     with_key(page)
-    llm.answer(reply=REPLY, token_delay=0.4)
+    # A long reply: with the guardrail's chunks, the stream learns the page has gone when it next sends
+    # (a chunk of about stream_chunk_chars, or a heartbeat), long before this reply would end.
+    long_reply = (
+        FIRST_SENTENCE + " " + " ".join(f"more{n}." if n % 10 == 9 else f"more{n}" for n in range(150))
+    )
+    llm.answer(reply=long_reply, token_delay=0.15)
     send(page, "stop me")
     expect(page.locator(".message--assistant")).to_contain_text("The", timeout=5000)
     page.get_by_role("button", name="Stop").click()
 
     expect(page.locator(".message--assistant")).to_contain_text("(stopped)")
-    _wait_for(lambda: llm.requests[-1].stream_end == "client_gone")
+    _wait_for(lambda: llm.requests[-1].stream_end is not None, seconds=20)
+    assert llm.requests[-1].stream_end == "client_gone"  # stopped, 150 words short of its end
     expect(page.get_by_role("alert")).to_contain_text("You stopped this reply")
     expect(page.get_by_label("Your message")).to_have_value("stop me")
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
@@ -63,7 +76,7 @@ def test_stop_ends_the_reply_and_the_model_call(page: Page, llm: FakeLlm) -> Non
 
 def test_a_cut_reply_is_marked_incomplete_and_retry_answers_it_once(page: Page, llm: FakeLlm) -> None:
     with_key(page)
-    llm.answer(reply=REPLY, fault="drop", fault_after=3)
+    llm.answer(reply=REPLY, fault="drop", fault_after=WORDS_BEFORE_THE_REST + 3)
     send(page, "cut me off")
 
     expect(page.locator(".message--assistant")).to_contain_text("(incomplete)")
