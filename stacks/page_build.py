@@ -19,7 +19,7 @@ from stacks.fingerprint import tree_fingerprint
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SOURCE = REPO_ROOT / "web" / "src"
 DEFAULT_OUT = REPO_ROOT / "build" / "web"
-ASSETS = ("auth.js", "stream.js", "app.js", "app.css")
+ASSETS = ("auth.js", "stream.js", "answers.js", "replies.js", "app.js", "app.css")
 
 
 def build_site(source: Path = SOURCE, out: Path = DEFAULT_OUT) -> dict[str, str]:

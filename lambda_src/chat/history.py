@@ -28,27 +28,42 @@ class ConversationHistory:
         self._clock = clock
 
     def transcript(self, owner: str, session_id: str, *, limit: int) -> tuple[list[dict], bool]:
-        """The session's unexpired messages, oldest first, at most ``limit``; True if more exist."""
+        """The session's unexpired messages, oldest first, at most ``limit``; True if more exist. A reply
+        carries the feedback given on it."""
+        try:
+            items = self._live(owner, session_id, keys.TURN_PREFIX, enough=limit + 1)
+            feedback = {
+                str(item["messageId"]): _feedback(item)
+                for item in self._live(owner, session_id, FEEDBACK_PREFIX)
+            }
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable("query failed") from error
+        truncated = len(items) > limit
+        messages = [_message(item) for item in reversed(items[:limit])]
+        for message in messages:
+            if message.get("messageId") in feedback:
+                message["feedback"] = feedback[message["messageId"]]
+        return messages, truncated
+
+    def _live(
+        self, owner: str, session_id: str, prefix: str, *, enough: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The session's unexpired items under ``prefix``, newest first; stops once ``enough`` are read."""
         items: list[dict[str, Any]] = []
         query: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(keys.session_partition(owner, session_id))
-            & Key("sk").begins_with(keys.TURN_PREFIX),
+            & Key("sk").begins_with(prefix),
             "FilterExpression": Attr("expiresAt").gt(int(self._clock())),
             "ScanIndexForward": False,
             "ConsistentRead": True,
         }
-        try:
-            while len(items) <= limit:
-                response = self._table.query(**query)
-                items.extend(response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    break
-                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as error:
-            raise StoreUnavailable("query failed") from error
-        truncated = len(items) > limit
-        newest = items[:limit]
-        return [_message(item) for item in reversed(newest)], truncated
+        while enough is None or len(items) < enough:
+            response = self._table.query(**query)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return items
 
     def sessions(
         self, owner: str, *, limit: int, after: dict[str, Any] | None = None
@@ -176,3 +191,12 @@ def _message(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("guardrail"):
         message["guardrail"] = item["guardrail"]  # what the guardrail did in this turn (policy names)
     return message
+
+
+def _feedback(item: dict[str, Any]) -> dict[str, Any]:
+    """The caller's own feedback on a reply, as stored (the comment as the guardrail left it)."""
+    given = {"rating": str(item["rating"]), "updatedAtMs": int(item["updatedAtMs"])}
+    for optional in ("category", "comment"):
+        if optional in item:
+            given[optional] = str(item[optional])
+    return given

@@ -20,6 +20,10 @@ OTHER = "apikeyid-client-b"
 def held(chat_env: ChatEnv) -> StageSession:
     for session_id in ("session-0001", "session-0002"):
         assert chat(session_id, f"secret words for {session_id}").status == 200
+    reply = invoke(rest_event("GET", "/conversations/session-0002")).body["messages"][-1]["messageId"]
+    path = f"/conversations/session-0002/messages/{reply}/feedback"
+    given = invoke(rest_event("POST", path, body={"rating": "down", "comment": "my comment"}))
+    assert given.status == 200
     other = rest_event(
         "POST", "/chat", body={"sessionId": "session-0009", "message": "not mine"}, api_key_id=OTHER
     )
@@ -54,6 +58,8 @@ def test_the_export_holds_every_session_and_is_readable_by_its_owner_only(
         "createdAtMs": sessions["session-0001"][0]["createdAtMs"],
     }
     assert [m["role"] for m in sessions["session-0002"]] == ["user", "assistant"]
+    feedback = sessions["session-0002"][1]["feedback"]  # the feedback given, comment included
+    assert (feedback["rating"], feedback["comment"]) == ("down", "my comment")
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     printed = capsys.readouterr().out
     assert "exported 2 sessions, 4 messages" in printed

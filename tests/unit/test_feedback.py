@@ -70,6 +70,22 @@ def test_feedback_may_be_changed_and_its_vote_moves(
     assert "Wrong year." not in capsys.readouterr().out
 
 
+def test_the_transcript_shows_the_feedback_given_on_each_reply(chat_env: ChatEnv, answered: str) -> None:
+    second = str(chat("session-0001", "and again").body["messageId"])
+    _feedback("session-0001", second, {"rating": "down", "category": "too_long", "comment": "Shorter."})
+
+    history = invoke(rest_event("GET", "/conversations/session-0001")).body["messages"]
+
+    given = {m["messageId"]: m.get("feedback") for m in history if m["role"] == "assistant"}
+    assert given[answered] is None
+    assert {k: v for k, v in given[second].items() if k != "updatedAtMs"} == {
+        "rating": "down",
+        "category": "too_long",
+        "comment": "Shorter.",
+    }
+    assert "feedback" not in history[0]  # a user message takes none
+
+
 def test_only_the_replys_owner_may_give_feedback(chat_env: ChatEnv, answered: str) -> None:
     other = _feedback("session-0001", answered, {"rating": "down"}, api_key_id="another-client")
 

@@ -1,11 +1,14 @@
 // The chat page: one message at a time to the chat API on its own origin, each reply under its own
 // question and shown as it is generated (the streamed route, read by stream.js), the conversation
 // restored after a reload. Model output is never parsed as HTML (textContent only). Who the page
-// speaks for is auth.js's part (window.chatAuth).
+// speaks for is auth.js's part (window.chatAuth); a reply's notes and feedback thumbs are replies.js's
+// (window.chatReplies).
 (function () {
   "use strict";
 
   const auth = window.chatAuth;
+  const replies = window.chatReplies;
+  const answers = window.chatAnswers;
   const form = document.getElementById("chat-form");
   const input = document.getElementById("message");
   const send = document.getElementById("send");
@@ -95,62 +98,24 @@
     counter.classList.toggle("count--over", length > maxChars);
   }
 
-  function waitText(response) {
-    return waitFor(parseInt(response.headers.get("Retry-After") || "", 10));
-  }
-
-  function waitFor(seconds) {
-    if (!Number.isFinite(seconds) || seconds <= 0) return "in a moment";
-    if (seconds < 120) return "in " + seconds + " seconds";
-    if (seconds < 5400) return "in about " + Math.ceil(seconds / 60) + " minutes";
-    return "in about " + Math.round(seconds / 3600) + " hours";
-  }
-
-  async function readMessage(response) {
-    try {
-      const body = await response.json();
-      return typeof body.message === "string" ? body.message : "";
-    } catch (_) {
-      return "";
-    }
-  }
-
-  async function explain(response) {
-    const detail = await readMessage(response);
-    if (response.status === 400) return "That message could not be sent: " + (detail || "it is not valid.");
-    if (response.status === 401 && auth.signedInMode()) {
-      auth.signInExpired();
-      return "Your sign-in has expired. Please sign in again.";
-    }
-    if (response.status === 413) return "That message is too long to send.";
-    if (response.status === 403) {
-      if (auth.signedInMode()) return "The request was refused. If this keeps happening, rephrase the message.";
-      auth.keyRefused();
-      return "The request was refused: check the API key and try again.";
-    }
-    if (response.status === 409) return (detail || "This message is being answered already.") + " Please try again " + waitText(response) + ".";
-    if (response.status === 429) return "Too many requests. Please try again " + waitText(response) + ".";
-    if (response.status >= 500) return "The assistant is unavailable right now. Please try again " + waitText(response) + ".";
-    return "Something went wrong (" + response.status + ").";
-  }
-
-  function addNote(reply, note) {
-    const mark = document.createElement("span");
-    mark.className = "message__note";
-    mark.textContent = " (" + note + ")";
-    reply.append(mark);
-  }
-
   function markIncomplete(reply, note) {
     reply.classList.add("message--incomplete");
-    addNote(reply, note);
+    replies.addNote(reply, note);
   }
 
-  // What the stage's guardrail did to a turn (README, "Guardrails"), in words; "" if nothing.
-  function guardrailNote(interventions) {
-    if (!Array.isArray(interventions) || interventions.length === 0) return "";
-    if (interventions.some((i) => i.action === "blocked")) return "withheld by the content guardrail";
-    return "personal details masked";
+  // A stored reply's notes and thumbs; feedback goes to the session the reply belongs to.
+  function finishReply(reply, message) {
+    const note = replies.guardrailNote(message.guardrail);
+    if (note) replies.addNote(reply, note);
+    if (typeof message.messageId !== "string") return;
+    const session = sessionId;
+    const endpoint = () => {
+      const who = auth.credentials();
+      if (!who) return null;
+      const path = "/conversations/" + encodeURIComponent(session) + "/messages/" + encodeURIComponent(message.messageId);
+      return { url: who.prefix + path + "/feedback", headers: who.headers };
+    };
+    replies.offerFeedback(reply, message.feedback || null, endpoint, (text) => showError(text, false));
   }
 
   async function submit() {
@@ -184,7 +149,7 @@
     let reply = null; // the answer's text node, once the API has taken the message
     let ended = null;
     let failure = null;
-    let guarded = "";
+    let finished = {}; // the done event: the reply's messageId, and what the guardrail did
     try {
       const response = await fetch(who.prefix + "/chat/stream", {
         method: "POST",
@@ -193,7 +158,7 @@
         body: JSON.stringify({ sessionId: sessionId, message: text.replace(LONE_SURROGATE, "") }),
         signal: controller.signal,
       });
-      if (!response.ok) throw new Error(await explain(response));
+      if (!response.ok) throw new Error(await answers.explain(response));
       ended = await window.chatStream.read(response, (name, data) => {
         if (name === "start") {
           question.classList.remove("message--sending"); // stored: it stays, whatever follows
@@ -210,7 +175,7 @@
           if (!reply) reply = addMessage("assistant", "", question);
           reply.lastChild.textContent = data.text;
         } else if (name === "done") {
-          guarded = guardrailNote(data.guardrail);
+          finished = data;
         } else if (name === "error") {
           failure = data;
         }
@@ -233,7 +198,7 @@
     }
     if (ended === "done") {
       if (!reply) reply = addMessage("assistant", "", question);
-      if (guarded) addNote(reply, guarded);
+      finishReply(reply, finished);
     } else if (ended !== "refused") {
       // Taken, but the reply did not finish: it is shown as it got, marked, and Retry asks again.
       if (reply) markIncomplete(reply, ended === "stopped" ? "stopped" : "incomplete");
@@ -242,7 +207,7 @@
       if (ended === "stopped") {
         showError("You stopped this reply; it was not kept. Retry asks again.", true);
       } else if (failure) {
-        const wait = failure.retryable ? " (You can retry " + waitFor(failure.retryAfter) + ".)" : "";
+        const wait = failure.retryable ? " (You can retry " + answers.waitFor(failure.retryAfter) + ".)" : "";
         showError(String(failure.message || "The reply could not be finished.") + wait, true);
       } else {
         showError("The reply was cut off. Please try again.", true);
@@ -267,9 +232,8 @@
       messages.replaceChildren();
       if (body.truncated) addMessage("notice", "Earlier messages of this conversation are not shown.");
       for (const message of body.messages) {
-        const shownMessage = addMessage(message.role === "user" ? "user" : "assistant", String(message.content));
-        const note = guardrailNote(message.guardrail);
-        if (note) addNote(shownMessage, note);
+        const item = addMessage(message.role === "user" ? "user" : "assistant", String(message.content));
+        if (message.role !== "user") finishReply(item, message);
       }
     } catch (_) {
       // the conversation simply starts empty
