@@ -72,6 +72,19 @@ class AlarmThresholds:
     edge_5xx_percent: float = 5.0
     edge_min_requests: int = 50
     edge_blocked_per_5_minutes: int = 200
+    # Feedback on replies: the thumbs-up share of the votes in a window, judged once this many are in
+    # (stacks/constructs/product_insights.py, docs/runbooks/falling-thumbs-up.md).
+    feedback_up_percent_below: float = 60.0
+    feedback_min_votes: int = 20
+    feedback_window_hours: int = 6
+
+    def __post_init__(self) -> None:
+        if not 0 < self.feedback_up_percent_below <= 100:
+            raise ValueError("alarm_thresholds.feedback_up_percent_below must be in (0, 100]")
+        if self.feedback_min_votes < 1:
+            raise ValueError("alarm_thresholds.feedback_min_votes must be at least 1")
+        if not 1 <= self.feedback_window_hours <= 24:
+            raise ValueError("alarm_thresholds.feedback_window_hours must be 1 to 24 (one alarm period)")
 
 
 @dataclass(frozen=True, kw_only=True)

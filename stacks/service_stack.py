@@ -25,6 +25,7 @@ from stacks.constructs.feedback_routes import add_feedback_routes
 from stacks.constructs.job_queue import JobQueue
 from stacks.constructs.log_encryption import LogKey
 from stacks.constructs.operations import Operations
+from stacks.constructs.product_insights import ProductInsights
 from stacks.constructs.regional_waf import RegionalWaf
 from stacks.constructs.runtime_controls import RuntimeControls
 from stacks.constructs.safe_deployment import SafeDeployment
@@ -201,6 +202,13 @@ class ServiceStack(cdk.Stack):
             min_streams=stream.incomplete_alarm_min_streams,
         )
         unhealthy = alarms.chat_unhealthy()
+        product = ProductInsights(
+            self,
+            "Product",
+            metrics_namespace=metrics_namespace(config),
+            thresholds=thresholds,
+            action=operations.alarm_action,
+        )
         guardrail_alarms = []
         if guardrail is not None:
             guardrail_alarms.append(
@@ -227,6 +235,7 @@ class ServiceStack(cdk.Stack):
                 unhealthy,
                 *alarms.all,
                 *guardrail_alarms,
+                product.falling_thumbs_up,
                 *deployment.rollback_alarms,
                 *streaming.deployment.rollback_alarms,
             ],
@@ -238,11 +247,13 @@ class ServiceStack(cdk.Stack):
         dashboard.add_queue_widgets(jobs.widget())
         if config.canary.enabled:
             dashboard.add_canary_widgets(canary_name(config.name), config.canary.every_minutes)
+        turn_logs = [chat.log_group, streaming.chat_function.log_group, worker.log_group]
+        product.add_to(dashboard.dashboard, turn_logs=turn_logs)
         SavedQueries(
             self,
             "Queries",
             stage_name=config.name,
-            turn_logs=[chat.log_group, streaming.chat_function.log_group, worker.log_group],
+            turn_logs=turn_logs,
             worker_logs=worker.log_group,
             access_logs=api.access_logs,
         )

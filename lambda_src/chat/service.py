@@ -63,6 +63,7 @@ class TurnOutcome:
     cache_hit: bool = False
     admission: Admission | None = None
     resend: bool = False  # the answer of the same message's running turn, waited for
+    tier: str = "unknown"  # the caller's usage tier, for the usage figures
 
 
 def llm_budget(configured_timeout: float, remaining_seconds: float) -> float:
@@ -194,6 +195,7 @@ def reply_to(
         reply_stored=stored,
         cache_hit=cached is not None,
         admission=admission,
+        tier=turn.tier.name,
     )
 
 

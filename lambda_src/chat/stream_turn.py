@@ -166,6 +166,7 @@ def stream_turn(
         reply_stored=stored,
         cache_hit=cached is not None,
         admission=admission,
+        tier=admitted.turn.tier.name,
     )
     emit("done", done_event(outcome))
     return outcome

@@ -155,9 +155,12 @@ def record_stream_end(provider: str, outcome: str, *, output_tokens: int, second
 
 def record_turn(outcome: TurnOutcome, *, client: str, session_id: str, message_chars: int) -> None:
     """The figures of one answered turn, synchronous or queued: metrics and one log line, no text.
-    ``client`` is the API key's id or user-<sub>, never a key value."""
+    ``client`` is the API key's id or user-<sub>, never a key value. Turns and tokens are also counted by
+    the caller's tier (TurnsByTier, TokensByTier), for the product owner's part of the dashboard."""
     usage = outcome.completion.usage
     count("ChatTurns")
+    dimensioned_metric("TurnsByTier", {"tier": outcome.tier})
+    dimensioned_metric("TokensByTier", {"tier": outcome.tier}, usage.inputTokens + usage.outputTokens)
     count("CacheHit" if outcome.cache_hit else "CacheMiss")
     count("InputTokens", usage.inputTokens)
     count("OutputTokens", usage.outputTokens)
@@ -169,6 +172,9 @@ def record_turn(outcome: TurnOutcome, *, client: str, session_id: str, message_c
         "chat turn answered",
         extra={
             "client": client,
+            # A person signed in on the page (user-<sub>), or a program with an API key.
+            "caller": "person" if client.startswith("user-") else "program",
+            "tier": outcome.tier,
             "session_id": session_id,
             "message_chars": message_chars,
             "reply_chars": len(outcome.reply.reply),
@@ -188,6 +194,18 @@ def record_feedback(
     """Feedback on a reply, by kind (``up``, ``down``), model and provider. A changed rating moves its vote:
     the new kind counts +1 and the old one -1, so sums stay one vote per reply. Never the comment."""
     count("FeedbackGiven")
+    logger.info(
+        "feedback given",
+        extra={
+            "rating": rating,
+            "previous": previous,
+            "category": category,
+            "commented": commented,
+            "model": model,
+            "provider": provider,
+            **_votes_moved(rating, previous),
+        },
+    )
     if previous == rating:
         return
     count("FeedbackUp" if rating == "up" else "FeedbackDown")
@@ -196,7 +214,13 @@ def record_feedback(
         count("FeedbackChanged")
         count("FeedbackUp" if previous == "up" else "FeedbackDown", -1)
         dimensioned_metric("Feedback", {"kind": previous, "model": model, "provider": provider}, -1)
-    logger.info(
-        "feedback given",
-        extra={"rating": rating, "previous": previous, "category": category, "commented": commented},
-    )
+
+
+def _votes_moved(rating: str, previous: str | None) -> dict[str, int]:
+    """How the vote moved, +1, -1 or 0 per kind: what the saved query feedback-by-day sums."""
+    votes = {"votes_up": 0, "votes_down": 0}
+    if previous != rating:
+        votes[f"votes_{rating}"] += 1
+        if previous is not None:
+            votes[f"votes_{previous}"] -= 1
+    return votes

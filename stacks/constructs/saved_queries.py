@@ -1,7 +1,8 @@
-"""Saved CloudWatch Logs Insights queries (AWS::Logs::QueryDefinition) for where the tokens go and what
-fails, under "chatbot/<stage>/" in the console's saved queries. They read the fields the handlers log
-(lambda_src/chat/telemetry.py record_turn, handlers/worker.py) and the API's JSON access log
-(chat_api.ACCESS_LOG_FIELDS); none of those holds message text."""
+"""Saved CloudWatch Logs Insights queries (AWS::Logs::QueryDefinition) for where the tokens go, what
+fails, who uses the chatbot and what they think of it, under "chatbot/<stage>/" in the console's saved
+queries. They read the fields the handlers log (lambda_src/chat/telemetry.py record_turn and
+record_feedback, handlers/worker.py) and the API's JSON access log (chat_api.ACCESS_LOG_FIELDS); none of
+those holds message text."""
 
 from __future__ import annotations
 
@@ -11,11 +12,60 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 TURN_ANSWERED = 'message = "chat turn answered"'
+FEEDBACK_GIVEN = 'message = "feedback given"'
 
 
 def query_strings() -> dict[str, tuple[str, logs.QueryString]]:
-    """name -> (the log groups it reads: "turns", "worker" or "access", the query)."""
+    """name -> (the log lines it reads: "turns", "feedback" (turns and feedback, in the same log groups),
+    "worker" or "access", the query)."""
     return {
+        # count_distinct is exact up to about 10,000 distinct clients a row, and approximate beyond.
+        "daily-active-clients": (
+            "turns",
+            logs.QueryString(
+                filter_statements=[TURN_ANSWERED],
+                stats_statements=[
+                    "count_distinct(client) as active, count(*) as turns, "
+                    "sum(input_tokens + output_tokens) as tokens by datefloor(@timestamp, 1d) as day, caller"
+                ],
+                sort="day desc",
+                limit=200,
+            ),
+        ),
+        "turns-and-tokens-by-tier": (
+            "turns",
+            logs.QueryString(
+                filter_statements=[TURN_ANSWERED],
+                stats_statements=[
+                    "count(*) as turns, sum(input_tokens + output_tokens) as tokens, "
+                    "count_distinct(client) as active by datefloor(@timestamp, 1d) as day, tier"
+                ],
+                sort="day desc, tokens desc",
+                limit=200,
+            ),
+        ),
+        "feedback-by-day": (
+            "feedback",
+            logs.QueryString(
+                # A turn's line has input_tokens, a feedback line a rating: each count() counts its own.
+                filter_statements=[f"{TURN_ANSWERED} or {FEEDBACK_GIVEN}"],
+                stats_statements=[
+                    "count(input_tokens) as turns, count(rating) as feedback, sum(votes_up) as up, "
+                    "sum(votes_down) as down by datefloor(@timestamp, 1d) as day"
+                ],
+                sort="day desc",
+                limit=100,
+            ),
+        ),
+        "thumbs-down-by-category": (
+            "feedback",
+            logs.QueryString(
+                filter_statements=[FEEDBACK_GIVEN, 'rating = "down"'],
+                stats_statements=["count(*) as feedback by category, model, provider"],
+                sort="feedback desc",
+                limit=50,
+            ),
+        ),
         "tokens-by-client": (
             "turns",
             logs.QueryString(
@@ -93,6 +143,7 @@ class SavedQueries(Construct):
         super().__init__(scope, construct_id)
         groups: dict[str, Sequence[logs.ILogGroup]] = {
             "turns": turn_logs,
+            "feedback": turn_logs,  # the chat function's group holds the feedback lines
             "worker": [worker_logs],
             "access": [access_logs],
         }

@@ -7,6 +7,7 @@ from tests.infra.conftest import CHAT_HANDLER, WORKER_HANDLER, SynthesizedStage,
 from tests.infra.test_streaming import STREAM_HANDLER
 
 EXPECTED = {"tokens-by-client", "top-429-clients", "slowest-turns", "errors-by-route", "failed-jobs"}
+EXPECTED |= {"daily-active-clients", "turns-and-tokens-by-tier", "feedback-by-day", "thumbs-down-by-category"}
 
 
 def _log_group_of(stage: SynthesizedStage, handler: str) -> dict[str, str]:
@@ -36,6 +37,10 @@ def test_every_stage_saves_the_queries_on_the_log_groups_that_hold_their_fields(
         "top-429-clients": [access],
         "errors-by-route": [access],
         "failed-jobs": [_log_group_of(stage, WORKER_HANDLER)],
+        "daily-active-clients": turns,
+        "turns-and-tokens-by-tier": turns,
+        "feedback-by-day": turns,
+        "thumbs-down-by-category": turns,
     }
     prefix = f"chatbot/{stage.config.name}/"
     assert "status = 429" in definitions[prefix + "top-429-clients"]["QueryString"]

@@ -281,8 +281,11 @@ def test_no_text_or_secret_reaches_the_logs(
     chat_env.fake_llm.answer(reply="REPLY-CANARY-9034 complete")
     stream_api.post("/chat/stream", _body(message=secret_message)).all_events()
 
-    logged = json.dumps(log_lines())
+    lines = log_lines()
+    logged = json.dumps(lines)
     assert "streamed reply ended part-way" in logged
+    (answered,) = [line for line in lines if line.get("message") == "chat turn answered"]
+    assert (answered["tier"], answered["caller"]) == ("free", "program")  # the usage figures' fields
     for canary in (
         "MESSAGE-CANARY-5521",
         "4111 1111 1111 1111",

@@ -34,6 +34,12 @@ def test_a_turn_reports_latency_and_tokens(chat_env: ChatEnv, capsys: pytest.Cap
     assert turn["LlmLatency"][0] > 0
     assert turn["InputTokens"][0] > 0
     assert turn["OutputTokens"][0] > 0
+    # ...and by the caller's tier, for the product owner's figures.
+    (by_tier,) = _metric(records, "TurnsByTier")
+    (tokens,) = _metric(records, "TokensByTier")
+    assert (by_tier["tier"], by_tier["TurnsByTier"]) == ("free", [1.0])
+    assert ["tier", "service"] in by_tier["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    assert tokens["TokensByTier"] == [turn["InputTokens"][0] + turn["OutputTokens"][0]]
 
 
 def test_provider_errors_fallback_and_circuit_are_dimensioned_by_provider(

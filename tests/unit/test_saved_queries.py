@@ -13,13 +13,14 @@ import pytest
 # runtime venv of make test-runtime holds the handler's dependencies only.
 pytest.importorskip("aws_cdk")
 from stacks.constructs.chat_api import ACCESS_LOG_FIELDS
-from stacks.constructs.saved_queries import TURN_ANSWERED, query_strings
+from stacks.constructs.saved_queries import FEEDBACK_GIVEN, TURN_ANSWERED, query_strings
 from tests.unit.conftest import ChatEnv, chat, invoke, rest_event, work_queued_jobs
 
 # Insights commands, keywords and functions, and the aliases the queries define: not log fields.
 KEYWORDS = {"fields", "filter", "stats", "sort", "limit", "as", "by", "desc", "asc", "like", "count", "sum"}
-KEYWORDS |= {"datefloor", "d"}
-ALIASES = {"day", "tokens", "input", "output", "turns", "refused", "answers", "jobs"}
+KEYWORDS |= {"datefloor", "d", "count_distinct", "or"}
+ALIASES = {"day", "tokens", "input", "output", "turns", "refused", "answers", "jobs", "active", "feedback"}
+ALIASES |= {"up", "down"}
 
 
 def _fields(query: Any) -> set[str]:
@@ -39,6 +40,30 @@ def test_turn_queries_read_fields_of_the_answered_turn_log_line(
     for name, (reads, query) in query_strings().items():
         if reads == "turns":
             assert _fields(query) <= set(answered), name
+
+
+def test_usage_and_feedback_queries_read_fields_of_the_turn_and_feedback_log_lines(
+    chat_env: ChatEnv, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    answer = chat("session-0001", "hello")
+    feedback = f"/conversations/session-0001/messages/{answer.body['messageId']}/feedback"
+    given_body = {"rating": "down", "category": "unhelpful"}
+    assert invoke(rest_event("POST", feedback, body=given_body)).status == 200
+    lines = log_lines()
+    (answered,) = [line for line in lines if line.get("message") == "chat turn answered"]
+    (given,) = [line for line in lines if line.get("message") == "feedback given"]
+    assert f'message = "{given["message"]}"' == FEEDBACK_GIVEN
+    assert (answered["caller"], answered["tier"]) == ("program", "free")  # the test stage's default tier
+    assert (given["votes_up"], given["votes_down"], given["category"]) == (0, 1, "unhelpful")
+
+    for name in ("daily-active-clients", "turns-and-tokens-by-tier"):
+        (reads, query) = query_strings()[name]
+        assert reads == "turns", name
+        assert {"caller", "tier"} & _fields(query), name
+    feedback_queries = [query for reads, query in query_strings().values() if reads == "feedback"]
+    assert len(feedback_queries) == 2
+    for query in feedback_queries:
+        assert _fields(query) <= set(answered) | set(given)
 
 
 def test_the_failed_jobs_query_reads_fields_of_the_workers_failure_lines(
