@@ -21,6 +21,9 @@ from stacks.config_model import AlarmThresholds
 
 ONE_HOUR = cdk.Duration.hours(1)
 ONE_DAY = cdk.Duration.days(1)
+# The metric widgets show their own span, whatever the dashboard's range (6 hours by default): days of
+# daily sums, a week of hourly votes. The Logs Insights widget follows the dashboard's range.
+DAILY_SPAN, HOURLY_SPAN = "-P14D", "-P7D"
 WIDE, HALF, THIRD = 24, 12, 8
 
 
@@ -109,9 +112,10 @@ class ProductInsights(Construct):
             cloudwatch.TextWidget(
                 markdown=(
                     "## Product: use and feedback\nActive clients (people signed in, programs by key), "
-                    "turns and tokens by tier, and the replies' thumbs. Saved queries with the same "
-                    "figures by day: `daily-active-clients`, `turns-and-tokens-by-tier`, `feedback-by-day`, "
-                    "`thumbs-down-by-category`."
+                    "turns and tokens by tier, and the replies' thumbs. Active clients follow the "
+                    "dashboard's range (widen it to weeks for daily figures); the graphs show their own. "
+                    "Saved queries with the same figures by day: `daily-active-clients`, "
+                    "`turns-and-tokens-by-tier`, `feedback-by-day`, `thumbs-down-by-category`."
                 ),
                 width=WIDE,
                 height=2,
@@ -119,26 +123,28 @@ class ProductInsights(Construct):
         )
         dashboard.add_widgets(
             cloudwatch.LogQueryWidget(
-                title="Active clients a day (people, programs)",
+                title="Active clients a day (people, programs), in the dashboard's range",
                 log_group_names=[group.log_group_name for group in turn_logs],
                 query_string=daily_active.to_string(),
                 view=cloudwatch.LogQueryVisualizationType.TABLE,
                 width=THIRD,
             ),
             cloudwatch.GraphWidget(
-                title="Turns a day by tier",
+                title="Turns a day by tier (14 days)",
                 left=[self._search("TurnsByTier", ["tier"], period=ONE_DAY)],
+                start=DAILY_SPAN,
                 width=THIRD,
             ),
             cloudwatch.GraphWidget(
-                title="Tokens a day by tier",
+                title="Tokens a day by tier (14 days)",
                 left=[self._search("TokensByTier", ["tier"], period=ONE_DAY)],
+                start=DAILY_SPAN,
                 width=THIRD,
             ),
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
-                title="Thumbs up and down (votes), thumbs-up and feedback rates (%)",
+                title="Thumbs up and down an hour (votes), thumbs-up and feedback rates (%), 7 days",
                 left=[
                     self._metric("FeedbackUp", label="thumbs up"),
                     self._metric("FeedbackDown", label="down"),
@@ -153,11 +159,13 @@ class ProductInsights(Construct):
                     ),
                 ],
                 right_y_axis=cloudwatch.YAxisProps(min=0, max=100),
+                start=HOURLY_SPAN,
                 width=HALF,
             ),
             cloudwatch.GraphWidget(
-                title="Votes by kind, model and provider",
+                title="Votes an hour by kind, model and provider (7 days)",
                 left=[self._search("Feedback", ["kind", "model", "provider"], period=ONE_HOUR)],
+                start=HOURLY_SPAN,
                 width=HALF,
             ),
         )

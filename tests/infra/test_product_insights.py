@@ -55,6 +55,8 @@ def test_the_dashboard_has_the_product_owners_section(stage: SynthesizedStage) -
     assert 'MetricName=\\\\\\"Feedback\\\\\\"' in body  # votes by kind, model and provider
     assert "100 * FILL(given, 0) / turns" in body  # how many replies get feedback
     assert "ThumbsUpFalling" in body  # in the alarm status widget
+    assert body.count('\\"start\\":\\"-P14D\\"') == 2  # daily sums over two weeks, whatever the range
+    assert body.count('\\"start\\":\\"-P7D\\"') == 2
 
 
 @pytest.mark.parametrize(
